@@ -1,0 +1,60 @@
+"""ko-embed-lab: a research workbench for Korean text-embedding models.
+
+Typical use::
+
+    import ko_embed_lab as kel
+
+    model = kel.load_model()                 # bundled default, offline; or "arctic-ko" etc.
+    q = model.encode_queries(["대한민국의 수도는 어디인가?"])
+    d = model.encode_documents(["대한민국의 수도는 서울이다."])
+    result = kel.evaluate_retrieval(model, kel.data.load_probe().data)
+"""
+
+from __future__ import annotations
+
+from . import config, data, registry
+from .cache import EmbeddingCache
+from .config import BUNDLED_MODEL_NAME
+from .data import RetrievalSet, load_beir, load_long_korean
+from .encode import Encoder, encode, encode_documents, encode_queries, truncate_dim
+from .evaluate import METRICS, RetrievalResult, evaluate_retrieval, exact_search, paired_bootstrap, score_run
+from .models import EmbeddingModel, ModelNotAvailableError, load_model
+from .provenance import provenance
+from .registry import ModelSpec, get_spec, list_specs
+from .tokens import Window, count_tokens, split_windows, truncate_text
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BUNDLED_MODEL_NAME",
+    "METRICS",
+    "EmbeddingCache",
+    "EmbeddingModel",
+    "Encoder",
+    "ModelNotAvailableError",
+    "ModelSpec",
+    "RetrievalResult",
+    "RetrievalSet",
+    "Window",
+    "__version__",
+    "config",
+    "count_tokens",
+    "data",
+    "encode",
+    "encode_documents",
+    "encode_queries",
+    "evaluate_retrieval",
+    "exact_search",
+    "get_spec",
+    "list_specs",
+    "load_beir",
+    "load_long_korean",
+    "load_model",
+    "paired_bootstrap",
+    "provenance",
+    "registry",
+    "score_run",
+    "split_windows",
+    "truncate_dim",
+    "truncate_text",
+]

