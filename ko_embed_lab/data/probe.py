@@ -1,0 +1,89 @@
+"""KoProbe: the project's own Korean retrieval set, built to test the target model card's claims.
+
+256 passages in 8 domains (a third hold Markdown tables), 128 information needs, each asked in
+four Korean forms (question, phrase, keywords, request) and, for some, in English; every need has
+hard negatives that share its words or entity without answering it. See the data card
+(``ko_embed_lab/data/probe/README.md``) for construction, counts and baselines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .beir import RetrievalSet, load_beir
+
+__all__ = ["FORMS", "Probe", "load_probe", "probe_dir"]
+
+#: Query forms, in display order.
+FORMS = ("question", "phrase", "keywords", "request", "english")
+
+
+def probe_dir() -> Path:
+    """Folder of the shipped set (BEIR layout plus label files)."""
+    return Path(str(resources.files("ko_embed_lab") / "data" / "probe"))
+
+
+@dataclass
+class Probe:
+    """The set and its labels.
+
+    Attributes:
+        data: The retrieval set (BEIR: corpus, queries, graded qrels).
+        queries: DataFrame indexed by query id: ``need_id``, ``form``, ``domain``,
+            ``answer_in_table``, ``cross_lingual``, ``text``.
+        passages: DataFrame indexed by passage id: ``domain``, ``has_table``, ``n_chars``, ``title``.
+        needs: DataFrame indexed by need id: ``domain``, ``description``, ``relevant``,
+            ``hard_negatives``, ``answer_in_table``.
+    """
+
+    data: RetrievalSet
+    queries: Any
+    passages: Any
+    needs: Any
+
+    def hard_negatives(self, query_id: str) -> list[str]:
+        """Passage ids that share a query's words or entity but do not answer it."""
+        return list(self.needs.loc[self.queries.loc[query_id, "need_id"], "hard_negatives"])
+
+    def subset(self, **labels: Any) -> RetrievalSet:
+        """Queries whose labels equal the given values, e.g. ``subset(form="phrase")``."""
+        mask = None
+        for key, value in labels.items():
+            if key not in self.queries.columns:
+                raise KeyError(f"unknown label {key!r}; labels are {list(self.queries.columns)}")
+            m = self.queries[key] == value
+            mask = m if mask is None else mask & m
+        ids = list(self.queries.index if mask is None else self.queries.index[mask])
+        if not ids:
+            raise ValueError(f"no query has labels {labels}")
+        tag = ",".join(f"{k}={v}" for k, v in labels.items())
+        return self.data.subset(ids, name=f"{self.data.name}[{tag}]")
+
+
+def load_probe(path: str | Path | None = None) -> Probe:
+    """Load KoProbe (from the package, or a copy at ``path``).
+
+    Example:
+        >>> probe = load_probe()
+        >>> len(probe.data.corpus), probe.queries["form"].value_counts()["phrase"]
+        (256, 128)
+    """
+    import pandas as pd
+
+    root = Path(path) if path is not None else probe_dir()
+    data = load_beir(root, split="test", name="KoProbe")
+    qlab = pd.read_csv(root / "query_labels.tsv", sep="\t", dtype={"query-id": str}).set_index("query-id")
+    qlab = qlab.rename(columns={"need-id": "need_id"})
+    qlab["answer_in_table"] = qlab["answer_in_table"].astype(bool)
+    qlab["cross_lingual"] = qlab["cross_lingual"].astype(bool)
+    qlab["text"] = [data.queries.get(q, "") for q in qlab.index]
+    plab = pd.read_csv(root / "passage_labels.tsv", sep="\t", dtype={"corpus-id": str}).set_index("corpus-id")
+    plab["has_table"] = plab["has_table"].astype(bool)
+    plab["title"] = [data.corpus[p]["title"] for p in plab.index]
+    needs_rows = [json.loads(line) for line in (root / "needs.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    needs = pd.DataFrame(needs_rows).set_index("need_id")
+    return Probe(data=data, queries=qlab, passages=plab, needs=needs)
