@@ -44,7 +44,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -98,7 +98,9 @@ class CacheNamespace:
         return sorted(p.name[: -len(".keys.json")] for p in self.dir.glob("chunk-*.keys.json"))
 
     def _drop(self, chunk: str, why: str) -> None:
-        logger.warning("embedding cache: discarding corrupt chunk %s/%s (%s); it will be recomputed", self.dir, chunk, why)
+        logger.warning(
+            "embedding cache: discarding corrupt chunk %s/%s (%s); it will be recomputed", self.dir, chunk, why
+        )
         for suffix in (".npy", ".keys.json"):
             (self.dir / f"{chunk}{suffix}").unlink(missing_ok=True)
         self._index = {k: v for k, v in self._index.items() if v[0] != chunk}

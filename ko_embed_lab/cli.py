@@ -38,11 +38,18 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
     rows = []
     for s in list_specs():
-        rows.append({
-            "name": s.name, "aliases": ",".join(s.aliases), "dim": s.dim, "pooling": s.pooling,
-            "query prompt": repr(s.query_prompt), "doc prompt": repr(s.document_prompt),
-            "max len": s.max_seq_length, "params (M)": s.params_millions,
-        })
+        rows.append(
+            {
+                "name": s.name,
+                "aliases": ",".join(s.aliases),
+                "dim": s.dim,
+                "pooling": s.pooling,
+                "query prompt": repr(s.query_prompt),
+                "doc prompt": repr(s.document_prompt),
+                "max len": s.max_seq_length,
+                "params (M)": s.params_millions,
+            }
+        )
     if args.json:
         print(json.dumps([s.as_dict() for s in list_specs()], ensure_ascii=False, indent=1))
     else:
@@ -89,15 +96,27 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         raise ValueError(f"--output must end in .npy, got {out.name}")
     model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
     prompt = "" if args.no_prompt else None
-    emb = model.encode(texts, kind="query" if args.query else "document", prompt=prompt, dim=args.dim,
-                       cache=not args.no_cache, show_progress=not args.quiet)
+    emb = model.encode(
+        texts,
+        kind="query" if args.query else "document",
+        prompt=prompt,
+        dim=args.dim,
+        cache=not args.no_cache,
+        show_progress=not args.quiet,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with tmp.open("wb") as fh:
         np.save(fh, emb)
     tmp.replace(out)
-    meta = {"input": str(args.input), "n": len(texts), "shape": list(emb.shape),
-            "kind": "query" if args.query else "document", "dim": args.dim, **{"model": model.identity()}}
+    meta = {
+        "input": str(args.input),
+        "n": len(texts),
+        "shape": list(emb.shape),
+        "kind": "query" if args.query else "document",
+        "dim": args.dim,
+        **{"model": model.identity()},
+    }
     out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"wrote {out} {emb.shape} with {model.label}; metadata in {out.with_suffix('.json').name}")
     return 0
@@ -117,11 +136,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if data.skipped:
         log.warning("skipped while loading: %s", data.skipped)
     model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
-    result = evaluate_retrieval(model, data, query_prompt="" if args.no_query_prompt else None,
-                                cache=not args.no_cache, show_progress=not args.quiet)
+    result = evaluate_retrieval(
+        model,
+        data,
+        query_prompt="" if args.no_query_prompt else None,
+        cache=not args.no_cache,
+        show_progress=not args.quiet,
+    )
     rows = [{"metric": m, "value": result.metrics[m]} for m in METRICS]
-    print(f"{model.label} on {data.name} ({data.split}): {len(data.queries)} queries, {len(data.corpus)} documents, "
-          f"query prompt {result.provenance['settings']['query_prompt']!r}")
+    print(
+        f"{model.label} on {data.name} ({data.split}): {len(data.queries)} queries, {len(data.corpus)} documents, "
+        f"query prompt {result.provenance['settings']['query_prompt']!r}"
+    )
     print(_table(rows, ["metric", "value"]))
     if args.output:
         path = result.save(args.output, include_run=args.save_run)
@@ -133,8 +159,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from . import config
     from .provenance import provenance
 
-    rec = provenance(home=str(config.home()), default_model=config.default_model_name(),
-                     default_device=config.default_device())
+    rec = provenance(
+        home=str(config.home()), default_model=config.default_model_name(), default_device=config.default_device()
+    )
     print(json.dumps(rec, ensure_ascii=False, indent=1))
     return 0
 
@@ -150,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_cmd_models)
 
     def model_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)")
+        sp.add_argument(
+            "--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)"
+        )
         sp.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
         sp.add_argument("--max-seq-length", type=int, default=None, help="override the model's maximum length")
         sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
@@ -185,8 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse ``argv`` and run the subcommand. Returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     try:
         return int(args.func(args))
     except (FileNotFoundError, ValueError, TypeError) as exc:

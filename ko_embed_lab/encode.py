@@ -10,7 +10,6 @@ messages, query/document prompts, Matryoshka truncation and an optional on-disk 
 from __future__ import annotations
 
 import logging
-
 import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -45,8 +44,14 @@ class Encoder(Protocol):
     ``encode`` must return an ``(n, dim)`` float array of L2-normalised rows.
     """
 
-    def encode(self, texts: Sequence[str], *, kind: Literal["query", "document"] = "document",
-               prompt: str | None = None, **kwargs: Any) -> np.ndarray: ...
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: Literal["query", "document"] = "document",
+        prompt: str | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray: ...
 
 
 def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
@@ -68,7 +73,7 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     """
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"{what} must be a list of strings, not a single {type(texts).__name__}; wrap it: [text]")
-    if texts is None or not isinstance(texts, Sequence) and not hasattr(texts, "__iter__"):
+    if texts is None or (not isinstance(texts, Sequence) and not hasattr(texts, "__iter__")):
         raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}")
     out = list(texts)
     changed = empty = 0
@@ -78,7 +83,9 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
         try:
             t.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError(f"{what}[{i}] is not valid Unicode text (it holds a lone surrogate); clean the input") from None
+            raise ValueError(
+                f"{what}[{i}] is not valid Unicode text (it holds a lone surrogate); clean the input"
+            ) from None
         if _CONTROL.search(t):
             out[i] = _CONTROL.sub(" ", t)
             changed += 1
@@ -87,7 +94,9 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     if changed:
         logger.warning("%d of %d %s held control characters; they were replaced by spaces", changed, len(out), what)
     if empty:
-        logger.warning("%d of %d %s are empty or whitespace-only; they get a fixed, meaningless vector", empty, len(out), what)
+        logger.warning(
+            "%d of %d %s are empty or whitespace-only; they get a fixed, meaningless vector", empty, len(out), what
+        )
     return out
 
 
@@ -227,8 +236,13 @@ def _compute(
 
     if devices:
         out = model.st.encode(
-            texts, prompt=prompt or None, device=list(devices), batch_size=min(max_batch_size, 64),
-            convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=bool(show_progress),
+            texts,
+            prompt=prompt or None,
+            device=list(devices),
+            batch_size=min(max_batch_size, 64),
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=bool(show_progress),
         )
         return np.asarray(out, dtype=np.float32)
     budget = batch_tokens or _default_batch_tokens(model.device)
@@ -240,8 +254,10 @@ def _compute(
     from tqdm.auto import tqdm
 
     model.st.eval()
-    with torch.inference_mode(), tqdm(total=sum(lengths), unit="tok", disable=not show_progress,
-                                      desc=f"encode {model.label}") as bar:
+    with (
+        torch.inference_mode(),
+        tqdm(total=sum(lengths), unit="tok", disable=not show_progress, desc=f"encode {model.label}") as bar,
+    ):
         for batch in batches:
             parts = list(_forward_split_on_oom(model, [texts[i] for i in batch], prompt))
             out[batch] = np.concatenate(parts, axis=0)
@@ -316,8 +332,7 @@ def encode(
         computed = computed / np.maximum(norms, 1e-12)
         if not np.isfinite(computed).all():
             raise FloatingPointError(
-                f"{model.label} produced non-finite embeddings on {model.device} ({model.dtype}); "
-                "try dtype='float32'"
+                f"{model.label} produced non-finite embeddings on {model.device} ({model.dtype}); try dtype='float32'"
             )
         for i in todo:
             out[i] = computed[unique[items[i]]]
@@ -334,5 +349,3 @@ def encode_queries(model: EmbeddingModel, texts: Sequence[str], **kwargs: Any) -
 def encode_documents(model: EmbeddingModel, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
     """:func:`encode` with ``kind="document"``."""
     return encode(model, texts, kind="document", **kwargs)
-
-

@@ -35,8 +35,14 @@ __all__ = [
 #: Metric names reported, in display order.
 METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@5", "recall@10", "recall@100", "map@100")
 
-_TREC_FULL = {"ndcg_cut.10": "ndcg@10", "recall.1": "recall@1", "recall.5": "recall@5",
-              "recall.10": "recall@10", "recall.100": "recall@100", "map_cut.100": "map@100"}
+_TREC_FULL = {
+    "ndcg_cut.10": "ndcg@10",
+    "recall.1": "recall@1",
+    "recall.5": "recall@5",
+    "recall.10": "recall@10",
+    "recall.100": "recall@100",
+    "map_cut.100": "map@100",
+}
 
 
 @dataclass
@@ -97,7 +103,11 @@ def exact_search(queries: np.ndarray, docs: np.ndarray, k: int, *, chunk: int = 
     val = np.empty((queries.shape[0], k), dtype=np.float32)
     for s in range(0, queries.shape[0], chunk):
         sims = queries[s : s + chunk] @ docs.T
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < docs.shape[0] else np.tile(np.arange(k), (sims.shape[0], 1))
+        part = (
+            np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            if k < docs.shape[0]
+            else np.tile(np.arange(k), (sims.shape[0], 1))
+        )
         part_scores = np.take_along_axis(sims, part, axis=1)
         order = np.argsort(-part_scores, axis=1, kind="stable")
         idx[s : s + chunk] = np.take_along_axis(part, order, axis=1)
@@ -105,8 +115,9 @@ def exact_search(queries: np.ndarray, docs: np.ndarray, k: int, *, chunk: int = 
     return idx, val
 
 
-def run_from_scores(query_ids: Sequence[str], doc_ids: Sequence[str], indices: np.ndarray,
-                    scores: np.ndarray) -> dict[str, dict[str, float]]:
+def run_from_scores(
+    query_ids: Sequence[str], doc_ids: Sequence[str], indices: np.ndarray, scores: np.ndarray
+) -> dict[str, dict[str, float]]:
     """Turn search output into a trec run ``{query_id: {doc_id: score}}``."""
     return {
         qid: {doc_ids[j]: float(s) for j, s in zip(row_i, row_s, strict=True)}
@@ -114,8 +125,9 @@ def run_from_scores(query_ids: Sequence[str], doc_ids: Sequence[str], indices: n
     }
 
 
-def score_run(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]]
-              ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+def score_run(
+    qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]]
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Score a run against qrels with ``pytrec_eval``.
 
     Queries of ``qrels`` that are missing from ``run`` score 0 on every metric (as in trec_eval
@@ -134,7 +146,9 @@ def score_run(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[
     run_d = {q: {d: float(s) for d, s in docs.items()} for q, docs in run.items() if q in qrels_d}
     full = pytrec_eval.RelevanceEvaluator(qrels_d, set(_TREC_FULL)).evaluate(run_d)
     # Cut at 10 with trec_eval's own order (score, then doc id, both descending) so ties agree.
-    top10 = {q: dict(sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)[:10]) for q, docs in run_d.items()}
+    top10 = {
+        q: dict(sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)[:10]) for q, docs in run_d.items()
+    }
     rr = pytrec_eval.RelevanceEvaluator(qrels_d, {"recip_rank"}).evaluate(top10)
     per_query: dict[str, dict[str, float]] = {}
     for q in qrels_d:
@@ -146,7 +160,9 @@ def score_run(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[
     return means, per_query
 
 
-def _encode(encoder: Encoder, texts: list[str], kind: str, prompt: str | None, encode_kwargs: dict[str, Any]) -> np.ndarray:
+def _encode(
+    encoder: Encoder, texts: list[str], kind: str, prompt: str | None, encode_kwargs: dict[str, Any]
+) -> np.ndarray:
     arr = np.asarray(encoder.encode(texts, kind=kind, prompt=prompt, **encode_kwargs), dtype=np.float32)
     if arr.shape[0] != len(texts):
         raise ValueError(f"encoder returned {arr.shape[0]} rows for {len(texts)} texts")
@@ -207,16 +223,26 @@ def evaluate_retrieval(
     prov = provenance(
         model=ident,
         dataset=data.identity(),
-        settings={"query_prompt": used_q, "document_prompt": used_d, "top_k": top_k,
-                  "search": "exact cosine", "metrics_by": "pytrec_eval"},
-        timings={"encode_queries_s": round(t_q - t0, 3), "encode_documents_s": round(t_d - t_q, 3),
-                 "search_and_score_s": round(t_end - t_d, 3), "wall_s": round(t_end - t0, 3)},
+        settings={
+            "query_prompt": used_q,
+            "document_prompt": used_d,
+            "top_k": top_k,
+            "search": "exact cosine",
+            "metrics_by": "pytrec_eval",
+        },
+        timings={
+            "encode_queries_s": round(t_q - t0, 3),
+            "encode_documents_s": round(t_d - t_q, 3),
+            "search_and_score_s": round(t_end - t_d, 3),
+            "wall_s": round(t_end - t0, 3),
+        },
     )
     return RetrievalResult(metrics=metrics, per_query=per_query, run=run, provenance=prov)
 
 
-def paired_bootstrap(a: Mapping[str, float], b: Mapping[str, float], *, n_resamples: int = 10000,
-                     confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
+def paired_bootstrap(
+    a: Mapping[str, float], b: Mapping[str, float], *, n_resamples: int = 10000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, float]:
     """Paired bootstrap confidence interval of mean(b − a) over shared queries (scipy).
 
     Returns:
@@ -231,10 +257,24 @@ def paired_bootstrap(a: Mapping[str, float], b: Mapping[str, float], *, n_resamp
     if np.allclose(diff, diff[0]):
         low = high = float(diff[0])
     else:
-        ci = stats.bootstrap((diff,), np.mean, n_resamples=n_resamples, confidence_level=confidence,
-                             method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+        ci = stats.bootstrap(
+            (diff,),
+            np.mean,
+            n_resamples=n_resamples,
+            confidence_level=confidence,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        ).confidence_interval
         low, high = float(ci.low), float(ci.high)
     wins, losses = int((diff > 1e-12).sum()), int((diff < -1e-12).sum())
     sign_p = float(stats.binomtest(wins, wins + losses, 0.5).pvalue) if wins + losses else 1.0
-    return {"mean_diff": float(diff.mean()), "low": low, "high": high, "n": len(keys),
-            "wins": wins, "losses": losses, "ties": len(keys) - wins - losses, "sign_test_p": sign_p}
+    return {
+        "mean_diff": float(diff.mean()),
+        "low": low,
+        "high": high,
+        "n": len(keys),
+        "wins": wins,
+        "losses": losses,
+        "ties": len(keys) - wins - losses,
+        "sign_test_p": sign_p,
+    }

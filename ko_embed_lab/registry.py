@@ -217,9 +217,7 @@ _SPECS = [
 
 #: All known models, by registry name.
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
-_ALIASES: dict[str, str] = {
-    alias.lower(): spec.name for spec in _SPECS for alias in (spec.name, *spec.aliases)
-}
+_ALIASES: dict[str, str] = {alias.lower(): spec.name for spec in _SPECS for alias in (spec.name, *spec.aliases)}
 
 
 def resolve_name(name: str) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Window", "count_tokens", "split_windows", "special_token_count", "truncate_text"]
+__all__ = ["Window", "count_tokens", "special_token_count", "split_windows", "truncate_text"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,9 @@ def special_token_count(model_or_tokenizer: Any) -> int:
     return len(tok("", add_special_tokens=True)["input_ids"]) - len(tok("", add_special_tokens=False)["input_ids"])
 
 
-def count_tokens(model_or_tokenizer: Any, texts: str | Sequence[str], *, special_tokens: bool = True,
-                 prompt: str = "") -> int | list[int]:
+def count_tokens(
+    model_or_tokenizer: Any, texts: str | Sequence[str], *, special_tokens: bool = True, prompt: str = ""
+) -> int | list[int]:
     """Count tokens of one text or each of many, without truncation.
 
     Example:
@@ -61,15 +62,26 @@ def count_tokens(model_or_tokenizer: Any, texts: str | Sequence[str], *, special
         raise TypeError("count_tokens takes a str or a list of str")
     if not items:
         return []
-    enc = tok([prompt + t for t in items], add_special_tokens=special_tokens, truncation=False,
-              return_attention_mask=False, return_token_type_ids=False)
+    enc = tok(
+        [prompt + t for t in items],
+        add_special_tokens=special_tokens,
+        truncation=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )
     counts = [len(ids) for ids in enc["input_ids"]]
     return counts[0] if single else counts
 
 
 def _offsets(tok: Any, text: str) -> list[tuple[int, int]]:
-    enc = tok(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True,
-              return_attention_mask=False, return_token_type_ids=False)
+    enc = tok(
+        text,
+        add_special_tokens=False,
+        truncation=False,
+        return_offsets_mapping=True,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )
     return [tuple(o) for o in enc["offset_mapping"]]
 
 

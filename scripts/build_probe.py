@@ -37,16 +37,25 @@ def build() -> dict[str, str]:
             corpus.append({"_id": p["id"], "title": nfc(p["title"]), "text": text})
             plabels.append(f"{p['id']}\t{dom}\t{int(bool(p['has_table']))}\t{len(text)}")
         for n in src["needs"]:
-            needs.append({"need_id": n["id"], "domain": dom, "description": nfc(n["description"]),
-                          "relevant": n["relevant"], "hard_negatives": n["hard_negatives"],
-                          "answer_in_table": bool(n["answer_in_table"])})
+            needs.append(
+                {
+                    "need_id": n["id"],
+                    "domain": dom,
+                    "description": nfc(n["description"]),
+                    "relevant": n["relevant"],
+                    "hard_negatives": n["hard_negatives"],
+                    "answer_in_table": bool(n["answer_in_table"]),
+                }
+            )
             for form in FORMS:
                 text = n["queries"].get(form)
                 if not text:
                     continue
                 qid = f"{n['id']}-{form}"
                 queries.append({"_id": qid, "text": nfc(text)})
-                qlabels.append(f"{qid}\t{n['id']}\t{form}\t{dom}\t{int(bool(n['answer_in_table']))}\t{int(form == 'english')}")
+                qlabels.append(
+                    f"{qid}\t{n['id']}\t{form}\t{dom}\t{int(bool(n['answer_in_table']))}\t{int(form == 'english')}"
+                )
                 qrels.extend(f"{qid}\t{did}\t{grade}" for did, grade in n["relevant"].items())
 
     def jsonl(rows: list[dict]) -> str:
@@ -55,7 +64,9 @@ def build() -> dict[str, str]:
     files["corpus.jsonl"] = jsonl(corpus)
     files["queries.jsonl"] = jsonl(queries)
     files["qrels/test.tsv"] = "query-id\tcorpus-id\tscore\n" + "".join(r + "\n" for r in qrels)
-    files["query_labels.tsv"] = "query-id\tneed-id\tform\tdomain\tanswer_in_table\tcross_lingual\n" + "".join(r + "\n" for r in qlabels)
+    files["query_labels.tsv"] = "query-id\tneed-id\tform\tdomain\tanswer_in_table\tcross_lingual\n" + "".join(
+        r + "\n" for r in qlabels
+    )
     files["passage_labels.tsv"] = "corpus-id\tdomain\thas_table\tn_chars\n" + "".join(r + "\n" for r in plabels)
     files["needs.jsonl"] = jsonl(needs)
     return files
@@ -66,7 +77,11 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 if the shipped files differ from a fresh build")
     args = ap.parse_args()
     files = build()
-    stale = [name for name, text in files.items() if not (OUT / name).exists() or (OUT / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in files.items()
+        if not (OUT / name).exists() or (OUT / name).read_text(encoding="utf-8") != text
+    ]
     if args.check:
         if stale:
             print(f"stale: {stale}; run python scripts/build_probe.py", file=sys.stderr)

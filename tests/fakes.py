@@ -16,8 +16,9 @@ class LookupEncoder:
         self.query_prompt = query_prompt
         self.calls: list[tuple[str, str | None, int]] = []
 
-    def encode(self, texts: Sequence[str], *, kind: str = "document", prompt: str | None = None,
-               **kwargs: Any) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, kind: str = "document", prompt: str | None = None, **kwargs: Any
+    ) -> np.ndarray:
         self.calls.append((kind, prompt, len(texts)))
         return np.stack([self.vectors[t] for t in texts]) if texts else np.zeros((0, 2), np.float32)
 

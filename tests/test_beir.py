@@ -7,16 +7,25 @@ from ko_embed_lab.data.beir import RetrievalSet, load_beir, save_beir
 
 def _write(root, corpus, queries, qrels, split="test", header=True):
     (root / "qrels").mkdir(parents=True, exist_ok=True)
-    (root / "corpus.jsonl").write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus), encoding="utf-8")
-    (root / "queries.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8")
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in corpus), encoding="utf-8"
+    )
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8"
+    )
     lines = (["query-id\tcorpus-id\tscore"] if header else []) + [f"{q}\t{d}\t{s}" for q, d, s in qrels]
     (root / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-CORPUS = [{"_id": "d1", "title": "서울", "text": "대한민국의 수도는 서울이다."},
-          {"_id": "d2", "title": "", "text": "한글은 세종대왕이 창제하였다."}]
-QUERIES = [{"_id": "q1", "text": "대한민국의 수도는?"}, {"_id": "q2", "text": "한글을 만든 사람은?"},
-           {"_id": "q3", "text": "판단이 없는 질의"}]
+CORPUS = [
+    {"_id": "d1", "title": "서울", "text": "대한민국의 수도는 서울이다."},
+    {"_id": "d2", "title": "", "text": "한글은 세종대왕이 창제하였다."},
+]
+QUERIES = [
+    {"_id": "q1", "text": "대한민국의 수도는?"},
+    {"_id": "q2", "text": "한글을 만든 사람은?"},
+    {"_id": "q3", "text": "판단이 없는 질의"},
+]
 
 
 def test_round_trip_and_skipped_counts(tmp_path) -> None:
@@ -39,7 +48,7 @@ def test_headerless_qrels_are_read(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("corpus", "queries", "qrels", "message"),
     [
-        (CORPUS + [CORPUS[0]], QUERIES, [("q1", "d1", 1)], "duplicate id 'd1'"),
+        ([*CORPUS, CORPUS[0]], QUERIES, [("q1", "d1", 1)], "duplicate id 'd1'"),
         (CORPUS, QUERIES, [("q1", "d9", 1)], "unknown corpus ids"),
         (CORPUS, QUERIES, [("q9", "d1", 1)], "unknown query ids"),
         (CORPUS, QUERIES, [("q1", "d1", "high")], "not an integer"),

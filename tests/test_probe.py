@@ -19,7 +19,9 @@ def probe():
 
 
 def test_shipped_files_match_sources() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_probe.py"), "--check"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_probe.py"), "--check"], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -80,7 +82,7 @@ def test_subset_by_labels(probe) -> None:
 
 def test_long_korean_texts_from_konlpy() -> None:
     docs = load_long_korean()
-    assert [d.id for d in docs][0] == "kolaw-constitution" and len(docs) == 11
+    assert docs[0].id == "kolaw-constitution" and len(docs) == 11
     assert docs[0].text.startswith("대한민국헌법") and len(docs[0].text) > 15000
     assert all(len(d.text) > 1000 for d in docs)
     assert len(load_long_korean("bills")) == 10

@@ -7,9 +7,17 @@ from ko_embed_lab.registry import REGISTRY, get_spec, resolve_name
 
 
 def test_registry_covers_the_card_models() -> None:
-    for hub_id in ["dragonkue/snowflake-arctic-embed-l-v2.0-ko", "Snowflake/snowflake-arctic-embed-l-v2.0",
-                   "dragonkue/BGE-m3-ko", "nlpai-lab/KURE-v1", "BAAI/bge-m3", "intfloat/multilingual-e5-large",
-                   "intfloat/multilingual-e5-base", "intfloat/multilingual-e5-small", "nlpai-lab/KoE5"]:
+    for hub_id in [
+        "dragonkue/snowflake-arctic-embed-l-v2.0-ko",
+        "Snowflake/snowflake-arctic-embed-l-v2.0",
+        "dragonkue/BGE-m3-ko",
+        "nlpai-lab/KURE-v1",
+        "BAAI/bge-m3",
+        "intfloat/multilingual-e5-large",
+        "intfloat/multilingual-e5-base",
+        "intfloat/multilingual-e5-small",
+        "nlpai-lab/KoE5",
+    ]:
         assert hub_id in REGISTRY
     target = get_spec("arctic-ko")
     assert target is not None

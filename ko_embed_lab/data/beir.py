@@ -200,8 +200,13 @@ def load_beir(path: str | Path, split: str = "test", *, name: str | None = None,
         raise ValueError(f"{qrels_path}: no query has a relevant document; nothing to evaluate")
     queries = {q: queries_all[q] for q in queries_all if q in judged}
     return RetrievalSet(
-        name=name or root.name, corpus=corpus, queries=queries, qrels=judged, split=split,
-        path=str(root), skipped=skipped,
+        name=name or root.name,
+        corpus=corpus,
+        queries=queries,
+        qrels=judged,
+        split=split,
+        path=str(root),
+        skipped=skipped,
     )
 
 
@@ -211,7 +216,9 @@ def save_beir(data: RetrievalSet, path: str | Path) -> Path:
     (root / "qrels").mkdir(parents=True, exist_ok=True)
     with (root / "corpus.jsonl").open("w", encoding="utf-8") as fh:
         for did, doc in data.corpus.items():
-            fh.write(json.dumps({"_id": did, "title": doc.get("title", ""), "text": doc["text"]}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps({"_id": did, "title": doc.get("title", ""), "text": doc["text"]}, ensure_ascii=False) + "\n"
+            )
     with (root / "queries.jsonl").open("w", encoding="utf-8") as fh:
         for qid, text in data.queries.items():
             fh.write(json.dumps({"_id": qid, "text": text}, ensure_ascii=False) + "\n")

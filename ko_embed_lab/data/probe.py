@@ -49,6 +49,53 @@ class Probe:
         """Passage ids that share a query's words or entity but do not answer it."""
         return list(self.needs.loc[self.queries.loc[query_id, "need_id"], "hard_negatives"])
 
+    def sample(self, n_needs: int, *, n_docs: int | None = None, seed: int = 0) -> Probe:
+        """A smaller, seeded probe for smoke runs: ``n_needs`` needs spread over the domains.
+
+        The corpus keeps every relevant passage and hard negative of the chosen needs, topped
+        up with random other passages to ``n_docs`` (default: the whole corpus).
+        """
+        import numpy as np
+
+        if n_needs < 1:
+            raise ValueError("n_needs must be at least 1")
+        rng = np.random.default_rng(seed)
+        order = list(self.needs.index)
+        rng.shuffle(order)
+        # Round-robin over domains so that a small sample still covers them.
+        by_domain: dict[str, list[str]] = {}
+        for need in order:
+            by_domain.setdefault(self.needs.loc[need, "domain"], []).append(need)
+        chosen: list[str] = []
+        while len(chosen) < min(n_needs, len(order)):
+            for needs in by_domain.values():
+                if needs and len(chosen) < n_needs:
+                    chosen.append(needs.pop())
+        keep_q = [q for q in self.queries.index if self.queries.loc[q, "need_id"] in set(chosen)]
+        must = set()
+        for need in chosen:
+            must |= set(self.needs.loc[need, "relevant"]) | set(self.needs.loc[need, "hard_negatives"])
+        docs = list(self.data.corpus)
+        if n_docs is not None and n_docs < len(docs):
+            others = [d for d in docs if d not in must]
+            extra = rng.choice(len(others), size=max(0, n_docs - len(must)), replace=False)
+            keep_d = must | {others[i] for i in extra}
+            docs = [d for d in docs if d in keep_d]
+        data = RetrievalSet(
+            name=f"{self.data.name}-sample{n_needs}",
+            corpus={d: self.data.corpus[d] for d in docs},
+            queries={q: self.data.queries[q] for q in keep_q},
+            qrels={q: self.data.qrels[q] for q in keep_q},
+            split=self.data.split,
+            path=self.data.path,
+        )
+        return Probe(
+            data=data,
+            queries=self.queries.loc[keep_q],
+            passages=self.passages.loc[docs],
+            needs=self.needs.loc[[n for n in self.needs.index if n in set(chosen)]],
+        )
+
     def subset(self, **labels: Any) -> RetrievalSet:
         """Queries whose labels equal the given values, e.g. ``subset(form="phrase")``."""
         mask = None

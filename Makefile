@@ -1,0 +1,51 @@
+# ko-embed-lab: every target sets up .venv itself (scripts/setup.sh), so any can run first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SETUP := scripts/setup.sh
+
+.PHONY: setup book book-clean test test-fast browser-test check lint format typecheck lab bench clean
+
+setup:
+	@$(SETUP)
+
+book:            ## build the Jupyter Book (executes the notebooks; cached) on the default model
+	@$(SETUP)
+	@$(PY) -m ko_embed_lab.book.build
+
+book-clean:      ## build the book from scratch (no execution cache)
+	@$(SETUP)
+	@$(PY) -m ko_embed_lab.book.build --clean
+
+test:            ## the test suite (CPU, offline); notebooks run in smoke mode
+	@$(SETUP)
+	@$(PY) -m pytest
+
+browser-test:    ## open the built book in headless Chromium: no external requests, figures drawn
+	@$(SETUP) --browser
+	@$(PY) -m pytest -m book tests/test_browser.py
+
+check: lint typecheck  ## ruff (lint + format check) and mypy
+
+lint:
+	@$(SETUP)
+	@$(VENV)/bin/ruff check ko_embed_lab tests benchmarks scripts
+	@$(VENV)/bin/ruff format --check ko_embed_lab tests benchmarks scripts
+
+format:
+	@$(VENV)/bin/ruff format ko_embed_lab tests benchmarks scripts
+	@$(VENV)/bin/ruff check --fix ko_embed_lab tests benchmarks scripts
+
+typecheck:
+	@$(SETUP)
+	@$(VENV)/bin/mypy
+
+lab:             ## JupyterLab with the MyST notebooks openable as notebooks (jupytext)
+	@$(SETUP)
+	@$(VENV)/bin/jupyter lab notebooks
+
+bench:           ## CPU benchmarks; writes benchmarks/RESULTS.md
+	@$(SETUP)
+	@$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf book/_build .pytest_cache .ruff_cache .mypy_cache

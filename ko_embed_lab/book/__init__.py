@@ -1,0 +1,45 @@
+"""Sphinx extension for the ko-embed-lab book: offline plotly.
+
+Add ``ko_embed_lab.book`` to the book's Sphinx extensions. It copies plotly's own bundled
+``plotly.min.js`` into ``_static`` once per build and loads it on every page, so that figures
+rendered by :mod:`ko_embed_lab.book.mime` draw with no network and no multi-megabyte script
+inlined into each page.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+__all__ = ["plotly_js_path", "setup"]
+
+_JS_NAME = "plotly.min.js"
+
+
+def plotly_js_path() -> Path:
+    """Path of the ``plotly.min.js`` that ships inside the installed plotly package."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / _JS_NAME
+    if not path.exists():  # pragma: no cover - plotly always ships it
+        raise FileNotFoundError(f"{path} is missing; reinstall plotly")
+    return path
+
+
+def _copy_js(app: Any, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    target = static / _JS_NAME
+    src = plotly_js_path()
+    if not target.exists() or target.stat().st_size != src.stat().st_size:
+        shutil.copyfile(src, target)
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Sphinx entry point."""
+    app.add_js_file(_JS_NAME, priority=200)
+    app.connect("build-finished", _copy_js)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
