@@ -12,7 +12,7 @@ Typical use::
 
 from __future__ import annotations
 
-from . import config, data, registry
+from . import analysis, config, data, plots, registry, report
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME
 from .data import RetrievalSet, load_beir, load_long_korean
@@ -37,6 +37,7 @@ __all__ = [
     "RetrievalSet",
     "Window",
     "__version__",
+    "analysis",
     "config",
     "count_tokens",
     "data",
@@ -51,8 +52,10 @@ __all__ = [
     "load_long_korean",
     "load_model",
     "paired_bootstrap",
+    "plots",
     "provenance",
     "registry",
+    "report",
     "score_run",
     "split_windows",
     "truncate_dim",

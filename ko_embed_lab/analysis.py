@@ -178,11 +178,21 @@ def transformers_embed(
 
     pooling = pooling or (model.spec.pooling if model.spec else "cls")
     path = model.path or model.name
+    from transformers.utils import logging as hf_logging
+
     tok = AutoTokenizer.from_pretrained(path)
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # the load report lists the unused pooler: expected here
+    hf_logging.disable_progress_bar()
     try:
-        hf = AutoModel.from_pretrained(path, add_pooling_layer=False)
-    except TypeError:
-        hf = AutoModel.from_pretrained(path)
+        try:
+            hf = AutoModel.from_pretrained(path, add_pooling_layer=False)
+        except TypeError:
+            hf = AutoModel.from_pretrained(path)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     hf.eval()
     batch = tok(
         [prompt + t for t in texts], padding=True, truncation=True, return_tensors="pt", max_length=model.max_seq_length

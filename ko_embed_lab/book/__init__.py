@@ -38,8 +38,27 @@ def _copy_js(app: Any, exception: Exception | None) -> None:
         shutil.copyfile(src, target)
 
 
+def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Drop repeated script tags: Jupyter Book 1 registers sphinx-thebe's inline script twice, and the
+    second ``const THEBE_JS_URL`` declaration is a JavaScript error on every page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for js in scripts:
+        # The same script appears once with filename None and once with "" (re-registered on rebuild).
+        key = (str(getattr(js, "filename", js) or ""), str(getattr(js, "attributes", {}).get("body", "")))
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(js)
+    context["script_files"] = unique
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Sphinx entry point."""
     app.add_js_file(_JS_NAME, priority=200)
     app.connect("build-finished", _copy_js)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from .beir import RetrievalSet, doc_text, load_beir, save_beir
 from .korean_long import LongDocument, konlpy_corpus_dir, load_long_korean
+from .probe import FORMS, Probe, load_probe, probe_dir
 
 __all__ = [
+    "FORMS",
     "LongDocument",
+    "Probe",
     "RetrievalSet",
     "doc_text",
     "konlpy_corpus_dir",
     "load_beir",
     "load_long_korean",
+    "load_probe",
+    "probe_dir",
     "save_beir",
 ]

@@ -1,8 +1,9 @@
 """KoProbe: the project's own Korean retrieval set, built to test the target model card's claims.
 
-256 passages in 8 domains (a third hold Markdown tables), 128 information needs, each asked in
+384 passages in 8 domains (nearly half hold Markdown tables), 128 information needs, each asked in
 four Korean forms (question, phrase, keywords, request) and, for some, in English; every need has
-hard negatives that share its words or entity without answering it. See the data card
+hard negatives that share its words or entity without answering it, one of them written
+adversarially (the same text but for the detail asked). See the data card
 (``ko_embed_lab/data/probe/README.md``) for construction, counts and baselines.
 """
 
@@ -117,7 +118,7 @@ def load_probe(path: str | Path | None = None) -> Probe:
     Example:
         >>> probe = load_probe()
         >>> len(probe.data.corpus), probe.queries["form"].value_counts()["phrase"]
-        (256, 128)
+        (384, 128)
     """
     import pandas as pd
 

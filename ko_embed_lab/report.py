@@ -1,0 +1,80 @@
+"""Narrative helpers for the book: sentences and tables computed from results, never typed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .models import EmbeddingModel
+
+__all__ = ["ci_sentence", "environment_table", "fmt", "md", "model_note", "signed"]
+
+_TARGET = "dragonkue/snowflake-arctic-embed-l-v2.0-ko"
+
+
+def md(text: str) -> Any:
+    """Display Markdown from a code cell (an ``IPython.display.Markdown`` object)."""
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """Format a metric value."""
+    return f"{x:.{digits}f}"
+
+
+def signed(x: float, digits: int = 3) -> str:
+    """Format a difference with its sign (``+0.012``, ``−0.004``)."""
+    s = f"{x:+.{digits}f}"
+    return s.replace("-", "−")
+
+
+def model_note(model: EmbeddingModel) -> str:
+    """One paragraph saying which model produced a page's numbers, and what that means."""
+    ident = model.identity()
+    where = f"on `{ident['device']}` in `{ident['dtype']}`, max length {ident['max_seq_length']} tokens"
+    if model.is_bundled:
+        return (
+            f"**Model of this build:** `{model.label}` (sha256 `{ident['source_sha256'][:12]}…`) {where}. "
+            "This is the embedded default: a 4-bit copy of `intfloat/multilingual-e5-small` (12 layers, 384-d, "
+            "mean pooling, `query: `/`passage: ` prompts, 512-token window), which runs offline on a laptop CPU. "
+            f"It is **not** the target model `{_TARGET}`: the numbers below show how each method behaves on a real "
+            "Korean retriever, not the target's scores. Build the book with `KO_EMBED_LAB_MODEL` set to see them "
+            "for another model."
+        )
+    rev = f" at revision `{ident['revision'][:12]}`" if ident.get("revision") else ""
+    target = " — the target model of this book" if model.label == _TARGET else ""
+    return f"**Model of this build:** `{model.label}`{rev}{target}, {where}."
+
+
+def environment_table(model: EmbeddingModel | None = None) -> pd.DataFrame:
+    """Library versions, machine and (optionally) model identity as a two-column table."""
+    import pandas as pd
+
+    from .provenance import provenance
+
+    rec = provenance()
+    rows: list[tuple[str, Any]] = [
+        ("date (UTC)", rec["date"]),
+        ("platform", rec["platform"]),
+        ("torch threads", rec.get("torch_threads")),
+        ("GPU", rec.get("gpu", "none")),
+    ]
+    rows += [(name, version or "not installed") for name, version in rec["versions"].items()]
+    if model is not None:
+        ident = model.identity()
+        rows = [(f"model {k}", v) for k, v in ident.items() if k not in ("fingerprint",)] + rows
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def ci_sentence(stats: Mapping[str, float], metric: str = "NDCG@10") -> str:
+    """'+0.012 (95% CI −0.003 to +0.027; 40 better, 31 worse, sign test p = 0.34)'."""
+    return (
+        f"{signed(stats['mean_diff'])} {metric} (95% CI {signed(stats['low'])} to {signed(stats['high'])}; "
+        f"{stats['wins']} queries better, {stats['losses']} worse, {stats['ties']} unchanged; "
+        f"sign test p = {stats['sign_test_p']:.3g})"
+    )

@@ -1,0 +1,24 @@
+"""Execute a MyST-markdown notebook with nbclient (nbmake only collects .ipynb)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def run_notebook(path: Path, *, timeout: int = 900, env: dict[str, str] | None = None):
+    import jupytext
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(path)
+    old = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        )
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return nb

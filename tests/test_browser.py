@@ -1,0 +1,118 @@
+"""Open the built book in headless Chromium: no request leaves the machine, every plotly figure draws.
+
+Needs a built site (``make book``) and Debian's ``chromium`` (``scripts/setup.sh --browser``).
+Run with ``make browser-test``; it saves screenshots under ``book/_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "book" / "_build" / "html"
+SHOTS = ROOT / "book" / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    if not (SITE / "index.html").exists():
+        pytest.fail(f"no built site at {SITE}: run `make book` first")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    if CHROMIUM is None:
+        pytest.fail("Debian chromium is not installed: run `scripts/setup.sh --browser`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        yield ctx
+        ctx.close()
+
+
+def _pages() -> list[str]:
+    return sorted(
+        str(p.relative_to(SITE))
+        for p in SITE.rglob("*.html")
+        if not p.name.startswith(("genindex", "search")) and "_static" not in p.parts
+    )
+
+
+def test_site_has_the_chapters() -> None:
+    pages = _pages()
+    assert "intro.html" in pages and "status.html" in pages
+    assert any(p.startswith("notebooks/01_") for p in pages)
+
+
+@pytest.mark.parametrize("page_path", _pages() or ["intro.html"])
+def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) -> None:
+    page = browser.new_page()
+    outside: list[str] = []
+    failed: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if urlparse(r.url).hostname in ("127.0.0.1", None) or r.url.startswith(("data:", "blob:", "about:"))
+            else outside.append(r.url)
+        ),
+    )
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site}/{page_path}", wait_until="networkidle")
+    n_fig = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+    if n_fig:
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('.plotly-graph-div')).every(d => d.querySelector('.main-svg'))",
+            timeout=30_000,
+        )
+    drawn = page.evaluate(
+        "Array.from(document.querySelectorAll('.plotly-graph-div')).filter(d => d.querySelector('svg.main-svg')).length"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / (page_path.replace("/", "_").removesuffix(".html") + ".png")), full_page=True)
+    page.close()
+    assert not outside, f"{page_path} requested outside addresses: {outside[:5]}"
+    assert not [u for u in failed if "127.0.0.1" in u], f"{page_path}: local requests failed: {failed[:5]}"
+    assert not errors, f"{page_path}: JavaScript errors: {errors[:3]}"
+    assert drawn == n_fig, f"{page_path}: {drawn} of {n_fig} plotly figures drew"
+    if page_path.startswith("notebooks/"):
+        assert n_fig >= 1, f"{page_path} has no figure"
