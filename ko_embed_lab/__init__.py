@@ -16,7 +16,7 @@ from . import analysis, config, data, plots, registry, report
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME
 from .data import RetrievalSet, load_beir, load_long_korean
-from .encode import Encoder, encode, encode_documents, encode_queries, truncate_dim
+from .encode import Encoder, encode, encode_documents, encode_queries, encode_to_disk, truncate_dim
 from .evaluate import METRICS, RetrievalResult, evaluate_retrieval, exact_search, paired_bootstrap, score_run
 from .models import EmbeddingModel, ModelNotAvailableError, load_model
 from .provenance import provenance
@@ -44,6 +44,7 @@ __all__ = [
     "encode",
     "encode_documents",
     "encode_queries",
+    "encode_to_disk",
     "evaluate_retrieval",
     "exact_search",
     "get_spec",

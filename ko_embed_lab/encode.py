@@ -9,9 +9,12 @@ messages, query/document prompts, Matryoshka truncation and an optional on-disk 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -26,6 +29,7 @@ __all__ = [
     "check_texts",
     "encode",
     "encode_documents",
+    "encode_to_disk",
     "encode_queries",
     "pack_batches",
     "truncate_dim",
@@ -349,3 +353,73 @@ def encode_queries(model: EmbeddingModel, texts: Sequence[str], **kwargs: Any) -
 def encode_documents(model: EmbeddingModel, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
     """:func:`encode` with ``kind="document"``."""
     return encode(model, texts, kind="document", **kwargs)
+
+
+def encode_to_disk(
+    model: EmbeddingModel,
+    texts: Iterable[str],
+    path: str | os.PathLike[str],
+    *,
+    n: int | None = None,
+    kind: Literal["query", "document"] = "document",
+    prompt: str | None = None,
+    dim: int | None = None,
+    chunk_size: int = 4096,
+    cache: EmbeddingCache | bool | None = None,
+    show_progress: bool | None = None,
+    **kwargs: Any,
+) -> np.memmap:
+    """Encode a corpus too large to hold in memory into a memory-mapped ``.npy`` file.
+
+    Texts are consumed lazily, ``chunk_size`` at a time, so memory stays bounded by one chunk
+    whatever the corpus size. The file is written under a temporary name and renamed into place
+    when complete, so an interrupted run never leaves a file that looks finished.
+
+    Args:
+        model: A loaded model.
+        texts: A sequence or any iterable of texts (a generator reading a file, say).
+        path: Output ``.npy`` file.
+        n: Number of texts; required when ``texts`` has no ``len``.
+        kind, prompt, dim, cache, show_progress, **kwargs: As for :func:`encode`.
+        chunk_size: Texts encoded per step.
+
+    Returns:
+        The finished file, opened read-only as a ``numpy.memmap`` of shape ``(n, dim)``.
+
+    Example:
+        >>> emb = encode_to_disk(model, (line for line in open("corpus.txt")), "corpus.npy", n=1_000_000)
+    """
+    out = Path(path)
+    if out.suffix != ".npy":
+        raise ValueError(f"path must end in .npy, got {out.name}")
+    if n is None:
+        if not hasattr(texts, "__len__"):
+            raise ValueError("texts has no length: pass n=<number of texts> so the file can be sized")
+        n = len(texts)  # type: ignore[arg-type]
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    width = dim or model.dim
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
+    done = 0
+    try:
+        it = iter(texts)
+        while True:
+            chunk = list(itertools.islice(it, chunk_size))
+            if not chunk:
+                break
+            if done + len(chunk) > n:
+                raise ValueError(f"texts yielded more than n={n} items")
+            arr[done : done + len(chunk)] = encode(model, chunk, kind=kind, prompt=prompt, dim=dim, cache=cache,
+                                                   show_progress=show_progress, **kwargs)
+            done += len(chunk)
+        if done != n:
+            raise ValueError(f"texts yielded {done} items but n={n}")
+        arr.flush()
+        del arr
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return np.load(out, mmap_mode="r")

@@ -173,3 +173,17 @@ def test_multi_process_pool_matches_single_process(model) -> None:
     single = model.encode_documents(MIXED)
     multi = model.encode_documents(MIXED, devices=["cpu", "cpu"])
     np.testing.assert_allclose(multi, single, atol=1e-5)
+
+
+def test_encode_to_disk_streams_and_matches(model, tmp_path) -> None:
+    texts = [f"{i}번째 문장입니다." for i in range(23)]
+    expected = model.encode_documents(texts)
+    out = enc_mod.encode_to_disk(model, (t for t in texts), tmp_path / "e.npy", n=len(texts), chunk_size=5)
+    assert isinstance(out, np.memmap) and out.shape == (23, 384)
+    np.testing.assert_allclose(np.asarray(out), expected, atol=1e-6)
+    assert not list(tmp_path.glob(".*partial"))
+    with pytest.raises(ValueError, match="pass n="):
+        enc_mod.encode_to_disk(model, (t for t in texts), tmp_path / "f.npy")
+    with pytest.raises(ValueError, match="yielded 23 items but n=30"):
+        enc_mod.encode_to_disk(model, texts, tmp_path / "g.npy", n=30)
+    assert not (tmp_path / "g.npy").exists() and not list(tmp_path.glob(".*partial"))

@@ -88,3 +88,10 @@ def test_long_korean_texts_from_konlpy() -> None:
     assert len(load_long_korean("bills")) == 10
     with pytest.raises(ValueError, match="which="):
         load_long_korean("novels")
+
+
+def test_long_texts_have_no_control_characters() -> None:
+    import re
+
+    for doc in load_long_korean():
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", doc.text), doc.id

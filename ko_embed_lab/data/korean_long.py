@@ -40,7 +40,7 @@ def konlpy_corpus_dir() -> Path:
 
 
 def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\x0c", "\n"))  # form feeds: page breaks
     text = re.sub(r"[ \t\u3000]+", " ", text)  # layout spaces of the bill files
     text = re.sub(r"\n\s*\n+", "\n\n", text)
     return text.strip()

@@ -1,0 +1,84 @@
+"""Run every CPU benchmark and write benchmarks/RESULTS.md (machine, date, numbers).
+
+    python benchmarks/run_all.py [--quick]
+
+The GPU section is kept from the previous RESULTS.md (it comes from benchmarks/gpu_check.py on a
+lent GPU machine; see that script) or, when none exists, notes that it is owed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+
+
+def run(cmd: list[str]) -> str:
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=HERE.parent)
+    if out.returncode != 0:
+        raise SystemExit(f"{cmd} failed:\n{out.stderr[-3000:]}")
+    print(out.stdout, flush=True)
+    return out.stdout + f"\n(wall time {time.perf_counter() - t0:.0f} s)\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
+    args = ap.parse_args()
+    out_dir = HERE / "out"
+    out_dir.mkdir(exist_ok=True)
+    enc = ["benchmarks/bench_encode.py", "--json", str(out_dir / "encode.json")]
+    scal = ["benchmarks/bench_scaling.py", "--json", str(out_dir / "scaling.json")]
+    if args.quick:
+        enc += ["--short", "300", "--passages", "40", "--mixed", "60", "--repeats", "1"]
+        scal += ["--sizes", "1000", "10000", "--lengths", "256", "1024", "4096"]
+    text_enc = run(enc)
+    text_scal = run(scal)
+    gpu = "The GPU run is still owed: no GPU machine was lent to the task that wrote this file. Run " \
+          "`python benchmarks/gpu_check.py --out benchmarks/gpu_report.md` on one H100/H200 (about 4 minutes).\n"
+    if (HERE / "gpu_report.md").exists():
+        gpu = (HERE / "gpu_report.md").read_text(encoding="utf-8")
+    machine = json.loads((out_dir / "encode.json").read_text())["machine"]
+    doc = f"""# Benchmark results
+
+Written by `python benchmarks/run_all.py{' --quick' if args.quick else ''}` on {machine['date']}:
+{machine['platform']}, {machine['cpus']} CPUs, torch {machine['torch']} ({machine['threads']} threads).
+Every ratio below compares two runs made in the same process, interleaved (machine noise hits both).
+
+## Encoding: ko_embed_lab against plain sentence-transformers (bundled model, CPU)
+
+Targets: ≥ 1.0× on every corpus; cache hit ≥ 50×.
+
+```
+{text_enc.strip()}
+```
+
+## Scaling (CPU)
+
+Corpus size with the bundled model (each in a fresh process; peak RSS), streaming to disk against
+holding the embeddings in memory, and document length with the target architecture (random weights).
+
+```
+{text_scal.strip()}
+```
+
+## GPU
+
+{gpu}
+"""
+    RESULTS.write_text(re.sub(r"\n{3,}", "\n\n", doc), encoding="utf-8")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
