@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -161,7 +161,11 @@ def score_run(
 
 
 def _encode(
-    encoder: Encoder, texts: list[str], kind: str, prompt: str | None, encode_kwargs: dict[str, Any]
+    encoder: Encoder,
+    texts: list[str],
+    kind: Literal["query", "document"],
+    prompt: str | None,
+    encode_kwargs: dict[str, Any],
 ) -> np.ndarray:
     arr = np.asarray(encoder.encode(texts, kind=kind, prompt=prompt, **encode_kwargs), dtype=np.float32)
     if arr.shape[0] != len(texts):

@@ -85,7 +85,7 @@ class EmbeddingModel:
     @property
     def max_seq_length(self) -> int:
         """Longest input in tokens (special tokens included); longer inputs are truncated."""
-        return int(self.st.max_seq_length)
+        return int(self.st.max_seq_length or 0)
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
@@ -374,7 +374,7 @@ def _apply_prompts(st: SentenceTransformer, spec: ModelSpec | None) -> tuple[str
         for key, value in spec.prompts.items():
             if key not in prompts and value:
                 prompts[key] = value
-    st.prompts = prompts
+    st.prompts = dict(prompts)  # type: ignore[assignment]
     query = prompts.get("query", "")
     document = prompts.get("document", prompts.get("passage", ""))
     return query, document

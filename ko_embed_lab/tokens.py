@@ -57,7 +57,7 @@ def count_tokens(
     """
     tok = _tokenizer(model_or_tokenizer)
     single = isinstance(texts, str)
-    items = [texts] if single else list(texts)
+    items: list[str] = [texts] if isinstance(texts, str) else list(texts)
     if any(not isinstance(t, str) for t in items):
         raise TypeError("count_tokens takes a str or a list of str")
     if not items:

@@ -51,3 +51,40 @@ def test_cli_reports_bad_input_without_traceback(tmp_path, capsys) -> None:
 def test_cli_requires_a_command() -> None:
     with pytest.raises(SystemExit):
         cli.main([])
+
+
+def test_cli_encode_and_evaluate_with_the_bundled_model(tmp_path, capsys) -> None:
+    import numpy as np
+
+    from ko_embed_lab.analysis import CARD_DOCUMENTS, CARD_QUERIES
+    from ko_embed_lab.data.beir import RetrievalSet, save_beir
+
+    txt = tmp_path / "q.txt"
+    txt.write_text("\n".join(CARD_QUERIES) + "\n\n", encoding="utf-8")
+    assert (
+        cli.main(["encode", "--input", str(txt), "--output", str(tmp_path / "q.npy"), "--query", "--dim", "128"]) == 0
+    )
+    emb = np.load(tmp_path / "q.npy")
+    assert emb.shape == (2, 128)
+    meta = json.loads((tmp_path / "q.json").read_text(encoding="utf-8"))
+    assert meta["kind"] == "query" and meta["model"]["model"] == "bundled/multilingual-e5-small-q4"
+    jl = tmp_path / "d.jsonl"
+    jl.write_text("".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in CARD_DOCUMENTS), encoding="utf-8")
+    assert cli.main(["encode", "--input", str(jl), "--output", str(tmp_path / "d.npy")]) == 0
+    assert np.load(tmp_path / "d.npy").shape == (2, 384)
+
+    data = RetrievalSet(
+        "card",
+        {"d1": {"title": "", "text": CARD_DOCUMENTS[0]}, "d2": {"title": "", "text": CARD_DOCUMENTS[1]}},
+        {"q1": CARD_QUERIES[0], "q2": CARD_QUERIES[1]},
+        {"q1": {"d1": 1}, "q2": {"d2": 1}},
+    )
+    save_beir(data, tmp_path / "beir")
+    capsys.readouterr()
+    assert cli.main(["evaluate", "--data", str(tmp_path / "beir"), "--output", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "ndcg@10" in out and "1.0000" in out
+    rec = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert rec["metrics"]["ndcg@10"] == 1.0
+    assert rec["provenance"]["dataset"]["n_queries"] == 2
+    assert rec["provenance"]["model"]["source_sha256"]
