@@ -86,9 +86,10 @@ class RetrievalSet:
 
 def doc_text(doc: dict[str, str]) -> str:
     """``title + " " + text`` when the document has a title, else ``text``."""
-    title = (doc.get("title") or "").strip()
+    # Exactly mteb's rule (mteb/_create_dataloaders.py), so that both embed the same strings.
+    title = doc.get("title") or ""
     text = doc.get("text") or ""
-    return f"{title} {text}".strip() if title else text
+    return (title + " " + text).strip() if len(title) > 0 else text.strip()
 
 
 def _read_jsonl(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
