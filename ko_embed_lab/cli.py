@@ -60,23 +60,19 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _read_texts(path: Path, field: str) -> list[str]:
     if not path.exists():
         raise FileNotFoundError(f"input file {path} does not exist")
+    from .data.beir import iter_jsonl
+
     texts: list[str] = []
-    with path.open(encoding="utf-8") as fh:
-        if path.suffix == ".jsonl":
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-                if isinstance(obj, str):
-                    texts.append(obj)
-                elif isinstance(obj, dict) and isinstance(obj.get(field), str):
-                    texts.append(obj[field])
-                else:
-                    raise ValueError(f"{path}:{lineno}: expected a string or an object with a string {field!r} field")
-        else:
+    if path.suffix == ".jsonl":
+        for lineno, obj in iter_jsonl(path, objects_only=False):
+            if isinstance(obj, str):
+                texts.append(obj)
+            elif isinstance(obj, dict) and isinstance(obj.get(field), str):
+                texts.append(obj[field])
+            else:
+                raise ValueError(f"{path}:{lineno}: expected a string or an object with a string {field!r} field")
+    else:
+        with path.open(encoding="utf-8") as fh:
             texts = [line.rstrip("\n") for line in fh]
             while texts and not texts[-1].strip():
                 texts.pop()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RetrievalSet", "load_beir", "save_beir"]
+__all__ = ["RetrievalSet", "doc_text", "iter_jsonl", "load_beir", "save_beir"]
 
 
 @dataclass
@@ -92,9 +92,15 @@ def doc_text(doc: dict[str, str]) -> str:
     return (title + " " + text).strip() if len(title) > 0 else text.strip()
 
 
-def _read_jsonl(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_jsonl(path: str | Path, what: str = "input", *, objects_only: bool = True) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, value)`` for each non-blank line of a JSON-lines file.
+
+    Raises :class:`FileNotFoundError` for a missing file and :class:`ValueError` naming the file and
+    line for invalid JSON (or, with ``objects_only``, a value that is not a JSON object).
+    """
+    path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{what} file {path} does not exist (BEIR layout needs {path.name})")
+        raise FileNotFoundError(f"{what} file {path} does not exist")
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -103,9 +109,15 @@ def _read_jsonl(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
+            if objects_only and not isinstance(obj, dict):
                 raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
             yield lineno, obj
+
+
+def _read_jsonl(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.exists():
+        raise FileNotFoundError(f"{what} file {path} does not exist (BEIR layout needs {path.name})")
+    yield from iter_jsonl(path, what)
 
 
 def _read_items(path: Path, what: str) -> dict[str, dict[str, Any]]:
