@@ -12,7 +12,7 @@ Typical use::
 
 from __future__ import annotations
 
-from . import analysis, cluster, config, data, plots, registry, report
+from . import analysis, benchmark, cluster, config, data, plots, registry, report, reported
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME
 from .data import RetrievalSet, load_beir, load_long_korean
@@ -38,6 +38,7 @@ __all__ = [
     "Window",
     "__version__",
     "analysis",
+    "benchmark",
     "cluster",
     "config",
     "count_tokens",
@@ -58,6 +59,7 @@ __all__ = [
     "provenance",
     "registry",
     "report",
+    "reported",
     "score_run",
     "split_windows",
     "truncate_dim",

@@ -151,6 +151,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from .benchmark import cli_benchmark
+
+    return cli_benchmark(args.model, args.tasks, args.batch_size, args.output_folder)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from . import config
     from .provenance import provenance
@@ -200,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--lenient", action="store_true", help="skip qrels that name unknown ids instead of failing")
     model_args(v)
     v.set_defaults(func=_cmd_evaluate)
+
+    b = sub.add_parser(
+        "benchmark",
+        help="run the card's Korean retrieval tasks with mteb (needs hub access; 'KoProbe' runs offline)",
+    )
+    b.add_argument("--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)")
+    b.add_argument("--tasks", nargs="+", default=None, help="mteb task names (default: the card's eight)")
+    b.add_argument("--batch-size", type=int, default=32)
+    b.add_argument("--output-folder", default=None, help="mteb results cache folder (an interrupted run resumes)")
+    b.set_defaults(func=_cmd_benchmark)
 
     i = sub.add_parser("info", help="versions, device, cache home, default model")
     i.set_defaults(func=_cmd_info)
