@@ -12,7 +12,7 @@ Typical use::
 
 from __future__ import annotations
 
-from . import analysis, benchmark, cluster, config, data, plots, registry, report, reported
+from . import analysis, benchmark, cluster, config, data, longdoc, plots, registry, report, reported
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME
 from .data import RetrievalSet, load_beir, load_long_korean
@@ -54,6 +54,7 @@ __all__ = [
     "load_beir",
     "load_long_korean",
     "load_model",
+    "longdoc",
     "paired_bootstrap",
     "plots",
     "provenance",

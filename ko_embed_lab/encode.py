@@ -29,8 +29,8 @@ __all__ = [
     "check_texts",
     "encode",
     "encode_documents",
-    "encode_to_disk",
     "encode_queries",
+    "encode_to_disk",
     "pack_batches",
     "truncate_dim",
 ]
@@ -147,6 +147,11 @@ def _default_batch_tokens(device: str) -> int:
     return 65536 if device.startswith("cuda") else 8192
 
 
+def _default_max_batch(device: str) -> int:
+    # On 2 CPU cores, batches of 64 short texts ran ~15% faster than 512 (benchmarks/bench_encode.py).
+    return 512 if device.startswith("cuda") else 64
+
+
 def _resolve_prompt(model: EmbeddingModel, kind: str, prompt: str | None) -> str:
     if kind not in ("query", "document"):
         raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
@@ -232,7 +237,7 @@ def _compute(
     texts: list[str],
     prompt: str,
     batch_tokens: int | None,
-    max_batch_size: int,
+    max_batch_size: int | None,
     show_progress: bool | None,
     devices: Sequence[str] | None,
 ) -> np.ndarray:
@@ -243,7 +248,7 @@ def _compute(
             texts,
             prompt=prompt or None,
             device=list(devices),
-            batch_size=min(max_batch_size, 64),
+            batch_size=min(max_batch_size or 64, 64),
             convert_to_numpy=True,
             normalize_embeddings=True,
             show_progress_bar=bool(show_progress),
@@ -251,7 +256,7 @@ def _compute(
         return np.asarray(out, dtype=np.float32)
     budget = batch_tokens or _default_batch_tokens(model.device)
     lengths = token_lengths(model, texts, prompt)
-    batches = pack_batches(lengths, budget, max_batch_size)
+    batches = pack_batches(lengths, budget, max_batch_size or _default_max_batch(model.device))
     if show_progress is None:
         show_progress = len(batches) >= 20
     out = np.empty((len(texts), model.dim), dtype=np.float32)
@@ -277,7 +282,7 @@ def encode(
     prompt: str | None = None,
     dim: int | None = None,
     batch_tokens: int | None = None,
-    max_batch_size: int = 512,
+    max_batch_size: int | None = None,
     cache: EmbeddingCache | bool | None = None,
     show_progress: bool | None = None,
     devices: Sequence[str] | None = None,
@@ -291,7 +296,7 @@ def encode(
         prompt: Override the prompt (``""`` for none); ``None`` uses the model's for ``kind``.
         dim: Matryoshka truncation: keep the first ``dim`` coordinates and renormalise.
         batch_tokens: Token budget of one batch (default 8,192 on CPU, 65,536 on CUDA).
-        max_batch_size: Upper bound on texts per batch.
+        max_batch_size: Upper bound on texts per batch (default 64 on CPU, 512 on CUDA).
         cache: ``True`` for the default on-disk cache, an :class:`EmbeddingCache`, or ``None``.
         show_progress: Show a tqdm bar (default: only for 20 batches or more).
         devices: Several devices (e.g. ``["cuda:0", "cuda:1"]``): use sentence-transformers'
@@ -411,8 +416,9 @@ def encode_to_disk(
                 break
             if done + len(chunk) > n:
                 raise ValueError(f"texts yielded more than n={n} items")
-            arr[done : done + len(chunk)] = encode(model, chunk, kind=kind, prompt=prompt, dim=dim, cache=cache,
-                                                   show_progress=show_progress, **kwargs)
+            arr[done : done + len(chunk)] = encode(
+                model, chunk, kind=kind, prompt=prompt, dim=dim, cache=cache, show_progress=show_progress, **kwargs
+            )
             done += len(chunk)
         if done != n:
             raise ValueError(f"texts yielded {done} items but n={n}")

@@ -151,7 +151,8 @@ def rrf_fuse(
     for i, r in enumerate(runs):
         clean = {q: {d: float(s) for d, s in docs.items()} or {"__none__": 0.0} for q, docs in r.items()}
         ranx_runs.append(Run(clean, name=f"run{i}"))
-    fused = fuse(runs=ranx_runs, method="rrf", params={"k": k}).to_dict()
+    # norm=None: RRF uses ranks only, and skipping min-max normalisation avoids recompiling numba kernels.
+    fused = fuse(runs=ranx_runs, norm=None, method="rrf", params={"k": k}).to_dict()
     out: dict[str, dict[str, float]] = {}
     for q, docs in fused.items():
         ranked = sorted(((d, s) for d, s in docs.items() if d != "__none__"), key=lambda kv: -kv[1])[:top_k]

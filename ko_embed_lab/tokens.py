@@ -112,7 +112,7 @@ def split_windows(model_or_tokenizer: Any, text: str, window: int, overlap: int 
 
     Example:
         >>> [w.text for w in split_windows(model, "가 나 다 라 마", window=2, overlap=1)][:2]
-        ['가 나', '나 다']
+        ['가 나', ' 나 다']
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
