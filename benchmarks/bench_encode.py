@@ -88,15 +88,16 @@ def main() -> int:
                            ("ours", "m.encode_documents(t, show_progress=False)")):
             code = (
                 "import json, sys; sys.path.insert(0, 'benchmarks'); import ko_embed_lab as kel; "
-                "from common import passages_of_tokens, peak_rss_mb; import numpy as np; "
+                "from common import passages_of_tokens, PeakRSS; import numpy as np; "
                 "m = kel.load_model(device='cpu'); rng = np.random.default_rng(1); "
                 f"L = np.exp(rng.uniform(np.log(10), np.log(2000), size={args.mixed})).astype(int).tolist(); "
-                "t = passages_of_tokens(m, L, 1); base = peak_rss_mb(); "
-                f"{call}; print(json.dumps({{'base_mb': base, 'peak_mb': peak_rss_mb()}}))"
+                "t = passages_of_tokens(m, L, 1)\n"
+                f"with PeakRSS() as r:\n    {call}\n"
+                "print(json.dumps({'base_mb': r.base_mb, 'peak_mb': r.peak_mb}))"
             )
             memory[side] = run_child(code)
-            print(f"peak RSS ({side}, mixed corpus): {memory[side]['peak_mb']:.0f} MB "
-                  f"(after loading and corpus: {memory[side]['base_mb']:.0f} MB)", flush=True)
+            print(f"RSS during encode ({side}, mixed corpus): peak {memory[side]['peak_mb']:.0f} MB, "
+                  f"+{memory[side]['peak_mb'] - memory[side]['base_mb']:.0f} MB over the loaded model and texts", flush=True)
 
     result = {"machine": machine(), "model": model.label, "rows": rows, "cache": cache_row, "memory": memory}
     if args.json:

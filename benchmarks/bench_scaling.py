@@ -23,29 +23,30 @@ from common import machine, run_child  # noqa: E402
 SIZE_CHILD = """
 import json, sys, time, tempfile; sys.path.insert(0, 'benchmarks')
 import ko_embed_lab as kel
-from common import short_sentences, peak_rss_mb
+from common import short_sentences, PeakRSS
 m = kel.load_model(device='cpu'); texts = short_sentences({n}, 0)
-base = peak_rss_mb(); t0 = time.perf_counter()
-if {stream}:
-    with tempfile.TemporaryDirectory() as d:
+t0 = time.perf_counter()
+with PeakRSS() as r, tempfile.TemporaryDirectory() as d:
+    if {stream}:
         kel.encode_to_disk(m, iter(texts), d + '/e.npy', n=len(texts), chunk_size=2048)
-else:
-    e = m.encode_documents(texts)
-print(json.dumps({{'n': {n}, 'stream': {stream}, 'seconds': time.perf_counter() - t0, 'base_mb': base, 'peak_mb': peak_rss_mb()}}))
+    else:
+        e = m.encode_documents(texts)
+print(json.dumps({{'n': {n}, 'stream': {stream}, 'seconds': time.perf_counter() - t0, 'base_mb': r.base_mb, 'peak_mb': r.peak_mb}}))
 """
 
 LENGTH_CHILD = """
 import json, sys, time, tempfile; sys.path.insert(0, 'benchmarks')
 import ko_embed_lab as kel, torch
-from common import peak_rss_mb
+from common import PeakRSS
 from synthetic import build_synthetic_model, synthetic_texts, flops_per_token
 folder = build_synthetic_model(tempfile.gettempdir() + '/kel-synthetic-{arch}', size='{arch}')
 m = kel.load_model(str(folder), device='cpu')
 m.encode_documents(synthetic_texts(1, 64))
-base = peak_rss_mb(); t0 = time.perf_counter()
-m.encode_documents(synthetic_texts(1, {length}), batch_tokens=1_000_000)
+t0 = time.perf_counter()
+with PeakRSS() as r:
+    m.encode_documents(synthetic_texts(1, {length}), batch_tokens=1_000_000)
 dt = time.perf_counter() - t0
-print(json.dumps({{'length': {length}, 'seconds': dt, 'tok_s': {length} / dt, 'gflop_s': flops_per_token({length}, '{arch}') * {length} / dt / 1e9, 'base_mb': base, 'peak_mb': peak_rss_mb()}}))
+print(json.dumps({{'length': {length}, 'seconds': dt, 'tok_s': {length} / dt, 'gflop_s': flops_per_token({length}, '{arch}') * {length} / dt / 1e9, 'base_mb': r.base_mb, 'peak_mb': r.peak_mb}}))
 """
 
 
