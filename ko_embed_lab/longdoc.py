@@ -42,7 +42,7 @@ import numpy as np
 from .data.beir import RetrievalSet, doc_text
 from .evaluate import RetrievalResult, run_from_scores, score_run
 from .provenance import provenance
-from .tokens import Window, special_token_count
+from .tokens import Window, special_token_count, windows_from_offsets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -760,23 +760,6 @@ def needle_sets(
 # --------------------------------------------------------------------------------------------
 
 
-def _windows(text: str, offsets: Sequence[tuple[int, int]], window: int, overlap: int) -> list[Window]:
-    # Same rule as ko_embed_lab.tokens.split_windows, on precomputed offsets.
-    if not offsets:
-        return [Window(text, 0, len(text), 0, 0)]
-    step = window - overlap
-    out: list[Window] = []
-    start_tok = 0
-    while True:
-        end_tok = min(start_tok + window, len(offsets))
-        start_char = offsets[start_tok][0] if start_tok else 0
-        end_char = offsets[end_tok - 1][1] if end_tok < len(offsets) else len(text)
-        out.append(Window(text[start_char:end_char], start_char, end_char, start_tok, end_tok))
-        if end_tok >= len(offsets):
-            return out
-        start_tok += step
-
-
 def chunk_texts(model_or_tokenizer: Any, texts: Sequence[str], *, window: int, overlap: int = 0) -> list[list[Window]]:
     """Split each text into windows of ``window`` content tokens overlapping by ``overlap``.
 
@@ -792,7 +775,10 @@ def chunk_texts(model_or_tokenizer: Any, texts: Sequence[str], *, window: int, o
     if not 0 <= overlap < window:
         raise ValueError(f"overlap={overlap} must be between 0 and window-1 ({window - 1})")
     encs = _encode_many(model_or_tokenizer, list(texts))
-    return [_windows(t, [tuple(o) for o in e.offsets], window, overlap) for t, e in zip(texts, encs, strict=True)]
+    return [
+        windows_from_offsets(t, [tuple(o) for o in e.offsets], window, overlap)
+        for t, e in zip(texts, encs, strict=True)
+    ]
 
 
 def chunk_scores(
@@ -979,7 +965,7 @@ class LongDocScorer:
         for t, e in zip(todo, encs, strict=True):
             offsets = [tuple(o) for o in e.offsets]
             cut = t if len(offsets) <= self.truncate_tokens else t[: offsets[self.truncate_tokens - 1][1]]
-            chunks = [w.text for w in _windows(t, offsets, self.chunk_tokens, self.overlap)]
+            chunks = [w.text for w in windows_from_offsets(t, offsets, self.chunk_tokens, self.overlap)]
             self._views[t] = (cut, chunks)
 
     def prepare(self, texts: Sequence[str]) -> None:

@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Window", "count_tokens", "special_token_count", "split_windows", "truncate_text"]
+__all__ = [
+    "Window",
+    "count_tokens",
+    "special_token_count",
+    "split_windows",
+    "truncate_text",
+    "windows_from_offsets",
+]
 
 
 @dataclass(frozen=True)
@@ -120,10 +127,19 @@ def split_windows(model_or_tokenizer: Any, text: str, window: int, overlap: int 
         raise ValueError(f"window={window} must be at least 1 token")
     if not 0 <= overlap < window:
         raise ValueError(f"overlap={overlap} must be between 0 and window-1 ({window - 1})")
-    tok = _tokenizer(model_or_tokenizer)
-    offsets = _offsets(tok, text)
+    if not text:
+        return []
+    return windows_from_offsets(text, _offsets(_tokenizer(model_or_tokenizer), text), window, overlap)
+
+
+def windows_from_offsets(text: str, offsets: Sequence[tuple[int, int]], window: int, overlap: int) -> list[Window]:
+    """The windowing rule of :func:`split_windows` on precomputed token offsets (for batch use).
+
+    The first window starts at character 0 and the last ends at the end of the text, so leading
+    and trailing characters that no token covers are kept; a text without tokens gives one window.
+    """
     if not offsets:
-        return [Window(text, 0, len(text), 0, 0)] if text else []
+        return [Window(text, 0, len(text), 0, 0)]
     step = window - overlap
     out: list[Window] = []
     start_tok = 0
@@ -133,6 +149,5 @@ def split_windows(model_or_tokenizer: Any, text: str, window: int, overlap: int 
         end_char = offsets[end_tok - 1][1] if end_tok < len(offsets) else len(text)
         out.append(Window(text[start_char:end_char], start_char, end_char, start_tok, end_tok))
         if end_tok >= len(offsets):
-            break
+            return out
         start_tok += step
-    return out

@@ -14,13 +14,12 @@ into line breaks); its ids are the :class:`~ko_embed_lab.data.LongDocument` ids.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .beir import RetrievalSet
+from .beir import RetrievalSet, iter_jsonl
 from .korean_long import LongDocument, load_long_korean
 
 __all__ = ["LONG_QUERY_FORMS", "LongQuerySet", "document_text", "load_long_queries", "long_queries_dir"]
@@ -114,13 +113,7 @@ def load_long_queries(path: str | Path | None = None, *, documents: list[LongDoc
     docs = {d.id: d for d in (documents if documents is not None else load_long_korean())}
     texts = {k: document_text(d) for k, d in docs.items()}
     rows: list[dict[str, Any]] = []
-    for lineno, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{file}:{lineno}: not valid JSON ({exc.msg})") from None
+    for lineno, row in iter_jsonl(file, "queries"):
         missing = [f for f in _FIELDS if f not in row]
         if missing:
             raise ValueError(f"{file}:{lineno}: missing fields {missing}; every row needs {list(_FIELDS)}")
