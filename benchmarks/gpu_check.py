@@ -123,8 +123,11 @@ def main() -> int:
 
     # 2–3. throughput and roofline
     ceiling = matmul_ceiling(device, torch.bfloat16 if device == "cuda" else torch.float32, 8192 if device == "cuda" else 1024)
-    say(f"\n## 2. Throughput (tokens/s) and 3. roofline\n\nMeasured matmul ceiling: {ceiling / 1e12:.1f} TFLOP/s "
+    say(f"\n## 2. Throughput (tokens/s) and 3. roofline\n\nMeasured matmul ceiling: {ceiling / 1e12:.3g} TFLOP/s "
         f"({'bf16' if device == 'cuda' else 'fp32'}).\n")
+    if device == "cpu":
+        say("(CPU dry run: the 'bf16' columns run fp32 here, and tiny shapes make these numbers meaningless; "
+            "they only show that every code path runs.)\n")
     say("| length | bf16 SDPA (budget) | fp32 SDPA | bf16 eager | ST fixed batch 32 (bf16 SDPA) | budget / fixed | bf16 roofline fraction |")
     say("|---|---|---|---|---|---|---|")
     models = {
