@@ -20,10 +20,10 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from common import best_of, machine, passages_of_tokens, run_child, short_sentences  # noqa: E402
+from common import best_of, machine, passages_of_tokens, run_child, short_sentences
 
-import ko_embed_lab as kel  # noqa: E402
-from ko_embed_lab.encode import token_lengths  # noqa: E402
+import ko_embed_lab as kel
+from ko_embed_lab.encode import token_lengths
 
 
 def corpora(model: kel.EmbeddingModel, seed: int, n_short: int, n_passages: int, n_mixed: int) -> dict[str, list[str]]:
@@ -65,10 +65,21 @@ def main() -> int:
             t_plain = min(t_plain, best_of(plain, 1))
             t_ours = min(t_ours, best_of(ours, 1))
         diff = float(np.abs(ours() - plain()).max())
-        rows.append({"corpus": name, "tokens": n_tokens, "plain_tok_s": n_tokens / t_plain,
-                     "ours_tok_s": n_tokens / t_ours, "ratio": t_plain / t_ours, "max_abs_diff": diff})
-        print(f"{name}: plain {n_tokens / t_plain:,.0f} tok/s, ours {n_tokens / t_ours:,.0f} tok/s, "
-              f"ratio {t_plain / t_ours:.2f}x, max |diff| {diff:.1e}", flush=True)
+        rows.append(
+            {
+                "corpus": name,
+                "tokens": n_tokens,
+                "plain_tok_s": n_tokens / t_plain,
+                "ours_tok_s": n_tokens / t_ours,
+                "ratio": t_plain / t_ours,
+                "max_abs_diff": diff,
+            }
+        )
+        print(
+            f"{name}: plain {n_tokens / t_plain:,.0f} tok/s, ours {n_tokens / t_ours:,.0f} tok/s, "
+            f"ratio {t_plain / t_ours:.2f}x, max |diff| {diff:.1e}",
+            flush=True,
+        )
 
     # Cache hit against computing, on the short sentences.
     texts = short_sentences(args.short, args.seed)
@@ -80,12 +91,17 @@ def main() -> int:
         t_hit = best_of(lambda: model.encode_documents(texts, cache=kel.EmbeddingCache(tmp), show_progress=False), 3)
         assert np.array_equal(first, model.encode_documents(texts, cache=cache))
     cache_row = {"texts": len(texts), "miss_s": t_miss, "hit_s": t_hit, "speedup": t_miss / t_hit}
-    print(f"cache: miss {t_miss:.2f} s, hit {t_hit * 1000:.1f} ms (fresh cache object, from disk): {t_miss / t_hit:.0f}x", flush=True)
+    print(
+        f"cache: miss {t_miss:.2f} s, hit {t_hit * 1000:.1f} ms (fresh cache object, from disk): {t_miss / t_hit:.0f}x",
+        flush=True,
+    )
 
     memory = {}
     if not args.no_memory:
-        for side, call in (("plain", "m.st.encode(t, prompt=m.document_prompt, batch_size=32, normalize_embeddings=True)"),
-                           ("ours", "m.encode_documents(t, show_progress=False)")):
+        for side, call in (
+            ("plain", "m.st.encode(t, prompt=m.document_prompt, batch_size=32, normalize_embeddings=True)"),
+            ("ours", "m.encode_documents(t, show_progress=False)"),
+        ):
             code = (
                 "import json, sys; sys.path.insert(0, 'benchmarks'); import ko_embed_lab as kel; "
                 "from common import passages_of_tokens, PeakRSS; import numpy as np; "
@@ -96,8 +112,11 @@ def main() -> int:
                 "print(json.dumps({'base_mb': r.base_mb, 'peak_mb': r.peak_mb}))"
             )
             memory[side] = run_child(code)
-            print(f"RSS during encode ({side}, mixed corpus): peak {memory[side]['peak_mb']:.0f} MB, "
-                  f"+{memory[side]['peak_mb'] - memory[side]['base_mb']:.0f} MB over the loaded model and texts", flush=True)
+            print(
+                f"RSS during encode ({side}, mixed corpus): peak {memory[side]['peak_mb']:.0f} MB, "
+                f"+{memory[side]['peak_mb'] - memory[side]['base_mb']:.0f} MB over the loaded model and texts",
+                flush=True,
+            )
 
     result = {"machine": machine(), "model": model.label, "rows": rows, "cache": cache_row, "memory": memory}
     if args.json:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, run_child  # noqa: E402
+from common import machine, run_child
 
 SIZE_CHILD = """
 import json, sys, time, tempfile; sys.path.insert(0, 'benchmarks')
@@ -63,15 +63,20 @@ def main() -> int:
         for stream in (False, True):
             r = run_child(SIZE_CHILD.format(n=n, stream=stream))
             out["sizes"].append(r)
-            print(f"  n={n:>7} {'stream to disk' if stream else 'in memory     '}: {r['seconds']:8.1f} s, "
-                  f"{n / r['seconds']:7.0f} texts/s, peak RSS {r['peak_mb']:6.0f} MB (+{r['peak_mb'] - r['base_mb']:.0f})",
-                  flush=True)
+            print(
+                f"  n={n:>7} {'stream to disk' if stream else 'in memory     '}: {r['seconds']:8.1f} s, "
+                f"{n / r['seconds']:7.0f} texts/s, peak RSS {r['peak_mb']:6.0f} MB (+{r['peak_mb'] - r['base_mb']:.0f})",
+                flush=True,
+            )
     print(f"(b) document length, {args.arch} architecture, random weights:", flush=True)
     for length in args.lengths:
         r = run_child(LENGTH_CHILD.format(length=length, arch=args.arch))
         out["lengths"].append(r)
-        print(f"  L={length:>5}: {r['seconds']:7.2f} s, {r['tok_s']:7.0f} tok/s, {r['gflop_s']:6.1f} GFLOP/s, "
-              f"peak RSS +{r['peak_mb'] - r['base_mb']:.0f} MB", flush=True)
+        print(
+            f"  L={length:>5}: {r['seconds']:7.2f} s, {r['tok_s']:7.0f} tok/s, {r['gflop_s']:6.1f} GFLOP/s, "
+            f"peak RSS +{r['peak_mb'] - r['base_mb']:.0f} MB",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from synthetic import build_synthetic_model, flops_per_token, synthetic_texts  # noqa: E402
+from synthetic import build_synthetic_model, flops_per_token, synthetic_texts
 
 
 def _sync(device: str) -> None:
@@ -66,8 +66,11 @@ def throughput(model: Any, texts: list[str], *, fixed_batch: int | None = None, 
     from ko_embed_lab.encode import token_lengths
 
     n_tok = sum(token_lengths(model, texts, ""))
-    run = (lambda: model.st.encode(texts, batch_size=fixed_batch, prompt=None)) if fixed_batch else \
-          (lambda: model.encode_documents(texts, batch_tokens=budget, show_progress=False))
+    run = (
+        (lambda: model.st.encode(texts, batch_size=fixed_batch, prompt=None))
+        if fixed_batch
+        else (lambda: model.encode_documents(texts, batch_tokens=budget, show_progress=False))
+    )
     if fixed_batch:
         model.st.encode(texts[: min(len(texts), fixed_batch)], batch_size=fixed_batch)
     else:
@@ -106,7 +109,9 @@ def main() -> int:
 
     name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
     say(f"# GPU check — {name}, {size} architecture, torch {torch.__version__}")
-    say(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; `python benchmarks/gpu_check.py{' --tiny' if args.tiny else ''}{' --cpu' if args.cpu else ''}`\n")
+    say(
+        f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; `python benchmarks/gpu_check.py{' --tiny' if args.tiny else ''}{' --cpu' if args.cpu else ''}`\n"
+    )
     folder = build_synthetic_model(Path(tempfile.gettempdir()) / f"kel-synthetic-{size}", size=size)
 
     # 1. correctness
@@ -122,19 +127,28 @@ def main() -> int:
     del ref
 
     # 2–3. throughput and roofline
-    ceiling = matmul_ceiling(device, torch.bfloat16 if device == "cuda" else torch.float32, 8192 if device == "cuda" else 1024)
-    say(f"\n## 2. Throughput (tokens/s) and 3. roofline\n\nMeasured matmul ceiling: {ceiling / 1e12:.3g} TFLOP/s "
-        f"({'bf16' if device == 'cuda' else 'fp32'}).\n")
+    ceiling = matmul_ceiling(
+        device, torch.bfloat16 if device == "cuda" else torch.float32, 8192 if device == "cuda" else 1024
+    )
+    say(
+        f"\n## 2. Throughput (tokens/s) and 3. roofline\n\nMeasured matmul ceiling: {ceiling / 1e12:.3g} TFLOP/s "
+        f"({'bf16' if device == 'cuda' else 'fp32'}).\n"
+    )
     if device == "cpu":
-        say("(CPU dry run: the 'bf16' columns run fp32 here, and tiny shapes make these numbers meaningless; "
-            "they only show that every code path runs.)\n")
-    say("| length | bf16 SDPA (budget) | fp32 SDPA | bf16 eager | ST fixed batch 32 (bf16 SDPA) | budget / fixed | bf16 roofline fraction |")
+        say(
+            "(CPU dry run: the 'bf16' columns run fp32 here, and tiny shapes make these numbers meaningless; "
+            "they only show that every code path runs.)\n"
+        )
+    say(
+        "| length | bf16 SDPA (budget) | fp32 SDPA | bf16 eager | ST fixed batch 32 (bf16 SDPA) | budget / fixed | bf16 roofline fraction |"
+    )
     say("|---|---|---|---|---|---|---|")
     models = {
         "bf16": kel.load_model(str(folder), device=device, dtype="bfloat16" if device == "cuda" else "float32"),
         "fp32": kel.load_model(str(folder), device=device, dtype="float32"),
-        "eager": kel.load_model(str(folder), device=device, dtype="bfloat16" if device == "cuda" else "float32",
-                                attn_implementation="eager"),
+        "eager": kel.load_model(
+            str(folder), device=device, dtype="bfloat16" if device == "cuda" else "float32", attn_implementation="eager"
+        ),
     }
     for length in args.lengths:
         n = max(2, per_point // length)
@@ -142,8 +156,10 @@ def main() -> int:
         tps = {k: throughput(m, batch) for k, m in models.items()}
         fixed = throughput(models["bf16"], batch, fixed_batch=32)
         frac = tps["bf16"] * flops_per_token(length, size) / ceiling
-        say(f"| {length} | {tps['bf16']:,.0f} | {tps['fp32']:,.0f} | {tps['eager']:,.0f} | {fixed:,.0f} | "
-            f"{tps['bf16'] / fixed:.2f}× | {frac:.1%} |")
+        say(
+            f"| {length} | {tps['bf16']:,.0f} | {tps['fp32']:,.0f} | {tps['eager']:,.0f} | {fixed:,.0f} | "
+            f"{tps['bf16'] / fixed:.2f}× | {frac:.1%} |"
+        )
 
     # 4. out of memory
     say("\n## 4. Out-of-memory handling\n")
@@ -153,10 +169,12 @@ def main() -> int:
     expected = m.encode_documents(texts[:4], batch_tokens=length)
     real_forward = enc_mod._forward
     if device == "cpu":  # no real OOM on the CPU: simulate a card that fits one text at a time
+
         def limited(model: Any, batch: list[str], prompt: str) -> np.ndarray:
             if len(batch) > 1:
                 raise RuntimeError("CUDA out of memory (simulated)")
             return real_forward(model, batch, prompt)
+
         enc_mod._forward = limited
     splits: list[int] = []
 
@@ -176,10 +194,12 @@ def main() -> int:
         enc_mod._forward = real_forward
     if ok:
         c = compare_embeddings(expected, got[:4])
-        say(f"{len(texts)} texts of {length} tokens asked for in one batch (eager attention"
+        say(
+            f"{len(texts)} texts of {length} tokens asked for in one batch (eager attention"
             f"{', simulated limit' if device == 'cpu' else ''}): completed in {time.perf_counter() - t0:.1f} s after "
             f"{len(splits)} forward attempts (batch sizes tried: {sorted(set(splits), reverse=True)}); "
-            f"max abs diff against small batches {c['max_abs_diff']:.1e}.")
+            f"max abs diff against small batches {c['max_abs_diff']:.1e}."
+        )
     if device == "cuda":
         say(f"\nPeak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB.")
     if args.out:

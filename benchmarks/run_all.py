@@ -39,19 +39,21 @@ def main() -> int:
     enc = ["benchmarks/bench_encode.py", "--json", str(out_dir / "encode.json")]
     scal = ["benchmarks/bench_scaling.py", "--json", str(out_dir / "scaling.json")]
     if args.quick:
-        enc += ["--short", "300", "--passages", "40", "--mixed", "60", "--repeats", "1"]
+        enc += ["--short", "600", "--passages", "40", "--mixed", "60", "--repeats", "3"]
         scal += ["--sizes", "1000", "10000", "--lengths", "256", "1024", "4096"]
     text_enc = run(enc)
     text_scal = run(scal)
-    gpu = "The GPU run is still owed: no GPU machine was lent to the task that wrote this file. Run " \
-          "`python benchmarks/gpu_check.py --out benchmarks/gpu_report.md` on one H100/H200 (about 4 minutes).\n"
+    gpu = (
+        "The GPU run is still owed: no GPU machine was lent to the task that wrote this file. Run "
+        "`python benchmarks/gpu_check.py --out benchmarks/gpu_report.md` on one H100/H200 (about 4 minutes).\n"
+    )
     if (HERE / "gpu_report.md").exists():
         gpu = (HERE / "gpu_report.md").read_text(encoding="utf-8")
     machine = json.loads((out_dir / "encode.json").read_text())["machine"]
     doc = f"""# Benchmark results
 
-Written by `python benchmarks/run_all.py{' --quick' if args.quick else ''}` on {machine['date']}:
-{machine['platform']}, {machine['cpus']} CPUs, torch {machine['torch']} ({machine['threads']} threads).
+Written by `python benchmarks/run_all.py{" --quick" if args.quick else ""}` on {machine["date"]}:
+{machine["platform"]}, {machine["cpus"]} CPUs, torch {machine["torch"]} ({machine["threads"]} threads).
 Every ratio below compares two runs made in the same process, interleaved (machine noise hits both).
 
 ## Encoding: ko_embed_lab against plain sentence-transformers (bundled model, CPU)

@@ -13,14 +13,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-TARGET = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096,
-          "vocab_size": 250002, "max_position_embeddings": 8194}
-TINY = {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
-        "vocab_size": 1010, "max_position_embeddings": 8194}
+TARGET = {
+    "hidden_size": 1024,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
+    "vocab_size": 250002,
+    "max_position_embeddings": 8194,
+}
+TINY = {
+    "hidden_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 512,
+    "vocab_size": 1010,
+    "max_position_embeddings": 8194,
+}
 N_WORDS = 1000
 
 
-def build_synthetic_model(folder: str | Path, *, size: str = "target", seed: int = 0, max_seq_length: int = 8192) -> Path:
+def build_synthetic_model(
+    folder: str | Path, *, size: str = "target", seed: int = 0, max_seq_length: int = 8192
+) -> Path:
     """Write the model folder (if absent) and return it."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
@@ -31,8 +45,15 @@ def build_synthetic_model(folder: str | Path, *, size: str = "target", seed: int
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     dims = TARGET if size == "target" else TINY
-    cfg = XLMRobertaConfig(**dims, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-                           layer_norm_eps=1e-5, hidden_act="gelu")
+    cfg = XLMRobertaConfig(
+        **dims,
+        type_vocab_size=1,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        layer_norm_eps=1e-5,
+        hidden_act="gelu",
+    )
     torch.manual_seed(seed)
     model = XLMRobertaModel(cfg, add_pooling_layer=True)  # sentence-transformers loads one; CLS pooling ignores it
     model.save_pretrained(folder, safe_serialization=True)
@@ -41,23 +62,51 @@ def build_synthetic_model(folder: str | Path, *, size: str = "target", seed: int
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                   pad_token="<pad>", cls_token="<s>", sep_token="</s>", model_max_length=max_seq_length)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        cls_token="<s>",
+        sep_token="</s>",
+        model_max_length=max_seq_length,
+    )
     fast.save_pretrained(folder)
 
-    (folder / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ]))
-    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length, "do_lower_case": False}))
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            ]
+        )
+    )
+    (folder / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": max_seq_length, "do_lower_case": False})
+    )
     (folder / "1_Pooling").mkdir(exist_ok=True)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({
-        "word_embedding_dimension": dims["hidden_size"], "pooling_mode_cls_token": True,
-        "pooling_mode_mean_tokens": False, "include_prompt": True}))
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps(
+            {
+                "word_embedding_dimension": dims["hidden_size"],
+                "pooling_mode_cls_token": True,
+                "pooling_mode_mean_tokens": False,
+                "include_prompt": True,
+            }
+        )
+    )
     (folder / "2_Normalize").mkdir(exist_ok=True)
-    (folder / "config_sentence_transformers.json").write_text(json.dumps({
-        "prompts": {"query": "w1 w2 ", "document": ""}, "default_prompt_name": None, "similarity_fn_name": "cosine"}))
+    (folder / "config_sentence_transformers.json").write_text(
+        json.dumps(
+            {
+                "prompts": {"query": "w1 w2 ", "document": ""},
+                "default_prompt_name": None,
+                "similarity_fn_name": "cosine",
+            }
+        )
+    )
     return folder
 
 

@@ -211,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmark",
         help="run the card's Korean retrieval tasks with mteb (needs hub access; 'KoProbe' runs offline)",
     )
-    b.add_argument("--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)")
+    b.add_argument(
+        "--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)"
+    )
     b.add_argument("--tasks", nargs="+", default=None, help="mteb task names (default: the card's eight)")
     b.add_argument("--batch-size", type=int, default=32)
     b.add_argument("--output-folder", default=None, help="mteb results cache folder (an interrupted run resumes)")
