@@ -12,22 +12,25 @@ Typical use::
 
 from __future__ import annotations
 
-from . import analysis, benchmark, cluster, config, data, longdoc, plots, registry, report, reported
+from . import analysis, benchmark, cluster, config, data, encode, longdoc, plots, registry, report, reported, retrieval
 from .cache import EmbeddingCache
-from .config import BUNDLED_MODEL_NAME
+from .config import BUNDLED_MODEL_NAME, TARGET_MODEL
 from .data import RetrievalSet, load_beir, load_long_korean
-from .encode import Encoder, encode, encode_documents, encode_queries, encode_to_disk, truncate_dim
-from .evaluate import METRICS, RetrievalResult, evaluate_retrieval, exact_search, paired_bootstrap, score_run
+from .encode import encode_to_disk, truncate_dim
 from .models import EmbeddingModel, ModelNotAvailableError, load_model
 from .provenance import provenance
 from .registry import ModelSpec, get_spec, list_specs
+from .retrieval import METRICS, RetrievalResult, evaluate_retrieval, exact_search, paired_bootstrap, score_run
+from .text import clean_text
 from .tokens import Window, count_tokens, split_windows, truncate_text
+from .types import Encoder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
     "METRICS",
+    "TARGET_MODEL",
     "EmbeddingCache",
     "EmbeddingModel",
     "Encoder",
@@ -39,13 +42,12 @@ __all__ = [
     "__version__",
     "analysis",
     "benchmark",
+    "clean_text",
     "cluster",
     "config",
     "count_tokens",
     "data",
     "encode",
-    "encode_documents",
-    "encode_queries",
     "encode_to_disk",
     "evaluate_retrieval",
     "exact_search",
@@ -61,6 +63,7 @@ __all__ = [
     "registry",
     "report",
     "reported",
+    "retrieval",
     "score_run",
     "split_windows",
     "truncate_dim",

@@ -1,15 +1,15 @@
-"""Analyses shared by the chapters: breakdowns by label, flipped queries, score distributions,
-usage-path and precision comparisons.
+"""Embedding-level analyses: the card's example as a score matrix, score distributions by kind of
+passage, and usage-path and precision comparisons (the same texts embedded two ways).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .evaluate import METRICS, RetrievalResult
+from ._hf import hf_quiet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,11 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CARD_DOCUMENTS",
     "CARD_QUERIES",
-    "breakdown",
     "compare_embeddings",
-    "first_relevant_rank",
-    "flipped_queries",
-    "metrics_table",
     "score_matrix",
     "similarity_profile",
     "transformers_embed",
@@ -44,91 +40,6 @@ def score_matrix(
     q = model.encode_queries(list(queries), prompt=query_prompt)
     d = model.encode_documents(list(documents))
     return pd.DataFrame(q @ d.T, index=list(queries), columns=list(documents))
-
-
-def breakdown(
-    results: Mapping[str, RetrievalResult],
-    labels: pd.DataFrame,
-    by: str | Sequence[str],
-    metrics: Sequence[str] = ("ndcg@10", "mrr@10", "recall@10"),
-) -> pd.DataFrame:
-    """Mean per-query metrics of several systems, grouped by query labels.
-
-    Args:
-        results: ``{system name: result}``.
-        labels: Query labels indexed by query id (e.g. ``probe.queries``).
-        by: Label column(s) to group by (``"form"``, ``"domain"``...).
-        metrics: Metrics to report.
-
-    Returns:
-        DataFrame indexed by the groups (plus ``n``), with columns ``(system, metric)``.
-    """
-    import pandas as pd
-
-    keys = [by] if isinstance(by, str) else list(by)
-    frames = {}
-    n = None
-    for name, res in results.items():
-        pq = res.per_query_frame()[list(metrics)].join(labels[keys], how="inner")
-        grouped = pq.groupby(keys)
-        frames[name] = grouped[list(metrics)].mean()
-        n = grouped.size()
-    out = pd.concat(frames, axis=1)
-    out.insert(0, ("", "n"), n)
-    return out
-
-
-def first_relevant_rank(result: RetrievalResult, qrels: Mapping[str, Mapping[str, int]]) -> dict[str, int | None]:
-    """Rank (1-based) of the first relevant document per query in a result's run (None if absent)."""
-    out: dict[str, int | None] = {}
-    for q, docs in result.run.items():
-        ranked = sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
-        rel = qrels.get(q, {})
-        out[q] = next((i + 1 for i, (d, _) in enumerate(ranked) if rel.get(d, 0) > 0), None)
-    return out
-
-
-def flipped_queries(
-    a: RetrievalResult,
-    b: RetrievalResult,
-    qrels: Mapping[str, Mapping[str, int]],
-    texts: Mapping[str, str],
-    *,
-    metric: str = "ndcg@10",
-    min_change: float = 0.3,
-    labels: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Queries whose ``metric`` changes by at least ``min_change`` between two results.
-
-    Returns:
-        DataFrame with the query text, both scores, the rank of the first relevant document in
-        each run, and the change (``b − a``), largest changes first.
-    """
-    import pandas as pd
-
-    ra, rb = first_relevant_rank(a, qrels), first_relevant_rank(b, qrels)
-    rows = []
-    for q in a.per_query:
-        if q not in b.per_query:
-            continue
-        delta = b.per_query[q][metric] - a.per_query[q][metric]
-        if abs(delta) >= min_change:
-            rows.append(
-                {
-                    "query_id": q,
-                    "query": texts.get(q, ""),
-                    f"{metric} A": a.per_query[q][metric],
-                    f"{metric} B": b.per_query[q][metric],
-                    "change": delta,
-                    "rank A": ra.get(q),
-                    "rank B": rb.get(q),
-                }
-            )
-    df = pd.DataFrame(rows, columns=["query_id", "query", f"{metric} A", f"{metric} B", "change", "rank A", "rank B"])
-    df = df.set_index("query_id")
-    if labels is not None and len(df):
-        df = df.join(labels[[c for c in ("form", "domain") if c in labels.columns]])
-    return df.reindex(df["change"].abs().sort_values(ascending=False).index)
 
 
 def similarity_profile(
@@ -178,21 +89,13 @@ def transformers_embed(
 
     pooling = pooling or (model.spec.pooling if model.spec else "cls")
     path = model.path or model.name
-    from transformers.utils import logging as hf_logging
 
     tok = AutoTokenizer.from_pretrained(path)
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()  # the load report lists the unused pooler: expected here
-    hf_logging.disable_progress_bar()
-    try:
+    with hf_quiet():  # the load report lists the unused pooler: expected here
         try:
             hf = AutoModel.from_pretrained(path, add_pooling_layer=False)
         except TypeError:
             hf = AutoModel.from_pretrained(path)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
     hf.eval()
     batch = tok(
         [prompt + t for t in texts], padding=True, truncation=True, return_tensors="pt", max_length=model.max_seq_length
@@ -222,10 +125,3 @@ def compare_embeddings(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         "median_cosine": float(np.median(cos)),
         "n": int(a.shape[0]),
     }
-
-
-def metrics_table(results: Mapping[str, RetrievalResult], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """One row per system, one column per metric."""
-    import pandas as pd
-
-    return pd.DataFrame({name: {m: r.metrics[m] for m in metrics} for name, r in results.items()}).T

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 import warnings
@@ -34,16 +33,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import config
 from .models import EmbeddingModel, ModelNotAvailableError, load_model
 from .provenance import provenance
 from .reported import CARD_MODEL, CARD_TASKS, card_task
+from .types import encoder_identity
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .data.beir import RetrievalSet
     from .data.probe import Probe
-    from .evaluate import RetrievalResult
+    from .retrieval import RetrievalResult
 
 __all__ = [
     "BenchmarkRun",
@@ -77,8 +78,7 @@ class DatasetUnavailableError(RuntimeError):
 
 def default_results_folder() -> Path:
     """mteb's results cache: ``MTEB_CACHE`` if set, else ``~/.cache/mteb`` (as mteb decides it)."""
-    env = os.environ.get("MTEB_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "mteb"
+    return config.mteb_cache_dir()
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def mteb_encoder(
             ``model_prompts={"query": model.query_prompt, "document": model.document_prompt}`` —
             the path the card's numbers were produced with. ``"ko-embed-lab"``: our
             :func:`~ko_embed_lab.encode.encode` (token-budget batching, embedding cache), so mteb
-            and :func:`~ko_embed_lab.evaluate.evaluate_retrieval` can be fed identical embeddings.
+            and :func:`~ko_embed_lab.retrieval.evaluate_retrieval` can be fed identical embeddings.
         **encode_kwargs: For ``"ko-embed-lab"`` only: passed to ``encode`` (``cache=True``...).
 
     Returns:
@@ -351,7 +351,7 @@ def mteb_encoder(
         else:
             from mteb.models.model_meta import ModelMeta, ScoringFunction
 
-            ident = model.identity() if hasattr(model, "identity") else {"model": type(model).__name__}
+            ident = encoder_identity(model)
             meta = ModelMeta.create_empty(
                 overwrites={
                     "name": str(ident.get("model")),
@@ -414,7 +414,7 @@ def _hub_dataset_problem(path: str, revision: str | None) -> str | None:
         return None
     except Exception:  # not in the local hub cache: ask the hub (once, quickly)
         pass
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+    if config.hf_offline():
         return "not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
     try:
         HfApi().dataset_info(path, revision=revision, timeout=10)
@@ -610,7 +610,7 @@ def run_mteb(
         if bars:
             ds_logging.enable_progress_bar()
     wall = time.perf_counter() - t0
-    ident = loaded.identity() if hasattr(loaded, "identity") else {"model": meta.name}
+    ident = encoder_identity(loaded) if hasattr(loaded, "encode") else {"model": meta.name}
     prov = provenance(
         model=ident,
         settings={
@@ -756,7 +756,7 @@ class Leaderboard:
 
     def by(self, label: str, metric: str = "ndcg@10") -> pd.DataFrame:
         """Mean ``metric`` per system (columns) and label value (rows), with the query count ``n``."""
-        from .analysis import breakdown
+        from .retrieval import breakdown
 
         if label not in self.labels.columns:
             raise KeyError(f"unknown label {label!r}; labels are {list(self.labels.columns)}")
@@ -806,8 +806,8 @@ def probe_leaderboard(
         >>> board = probe_leaderboard(load_probe().sample(16, n_docs=96), [load_model()])  # doctest: +SKIP
         >>> board.table().index[0]  # doctest: +SKIP
     """
-    from .evaluate import evaluate_retrieval
-    from .lexical import KoreanTokenizer, bm25_run, evaluate_run, rrf_fuse
+    from .retrieval import evaluate_retrieval
+    from .retrieval.lexical import KoreanTokenizer, bm25_run, evaluate_run, rrf_fuse
 
     if fusion and not bm25:
         raise ValueError("fusion combines BM25 with the dense runs: set bm25=True or fusion=False")

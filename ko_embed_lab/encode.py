@@ -1,10 +1,13 @@
-"""Encoding texts into L2-normalised float32 embeddings.
+"""The encoding engine: token-budget batches, out-of-memory splitting, de-duplication and caching.
 
 Compared with a plain ``SentenceTransformer.encode`` call this adds: batching by a *token budget*
 (texts sorted by their real token length and packed so that a batch holds at most
 ``batch_tokens`` tokens, so long documents do not exhaust memory and short texts are not padded
 to long ones), automatic splitting of a batch that runs out of GPU memory, input checks with clear
-messages, query/document prompts, Matryoshka truncation and an optional on-disk cache.
+messages, each distinct text encoded once, Matryoshka truncation and an optional on-disk cache.
+
+This module knows no model class: it works on a ``SentenceTransformer`` and on cache namespaces,
+and :class:`~ko_embed_lab.models.EmbeddingModel` (which owns prompts and cache keys) calls it.
 """
 
 from __future__ import annotations
@@ -12,50 +15,31 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .cache import CacheNamespace, EmbeddingCache, text_key
+from .text import clean_text, has_control_chars
+from .types import Encoder, Kind
 
 if TYPE_CHECKING:
-    from .models import EmbeddingModel
+    from sentence_transformers import SentenceTransformer
 
 __all__ = [
-    "Encoder",
+    "check_dim",
     "check_texts",
-    "encode",
-    "encode_documents",
-    "encode_queries",
+    "compute_embeddings",
+    "encode_cached",
     "encode_to_disk",
     "pack_batches",
+    "token_lengths",
     "truncate_dim",
 ]
 
 logger = logging.getLogger(__name__)
-
-# C0 and C1 control characters other than tab, newline and carriage return.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """Anything that embeds texts: an :class:`~ko_embed_lab.models.EmbeddingModel` or a test fake.
-
-    ``encode`` must return an ``(n, dim)`` float array of L2-normalised rows.
-    """
-
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        kind: Literal["query", "document"] = "document",
-        prompt: str | None = None,
-        **kwargs: Any,
-    ) -> np.ndarray: ...
 
 
 def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
@@ -66,8 +50,9 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     * ``texts`` must be a list/tuple (or other non-string sequence) of ``str``; a ``None`` or
       non-string item raises :class:`TypeError` naming its position.
     * Text that cannot be encoded as UTF-8 (lone surrogates) raises :class:`ValueError`.
-    * Control characters other than tab/newline/carriage return are replaced by a space (they
-      carry no meaning for the tokenizer and some break it); a warning says how many texts changed.
+    * Control characters other than tab/newline/carriage return are replaced by
+      :func:`~ko_embed_lab.text.clean_text` (form feed and vertical tab by a newline, the others by
+      a space); a warning says how many texts changed.
     * Empty and whitespace-only strings are allowed: they are embedded as the prompt plus the
       special tokens alone — a fixed, meaningless vector — and a warning counts them.
 
@@ -90,8 +75,8 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
             raise ValueError(
                 f"{what}[{i}] is not valid Unicode text (it holds a lone surrogate); clean the input"
             ) from None
-        if _CONTROL.search(t):
-            out[i] = _CONTROL.sub(" ", t)
+        if has_control_chars(t):
+            out[i] = clean_text(t)
             changed += 1
         if not out[i].strip():
             empty += 1
@@ -104,12 +89,25 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     return out
 
 
+def check_dim(dim: Any, full_dim: int) -> int | None:
+    """Validate a Matryoshka dimension: ``None`` or an int in ``[1, full_dim]``."""
+    if dim is None:
+        return None
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)) or not 1 <= int(dim) <= full_dim:
+        raise ValueError(f"dim={dim!r} must be an int between 1 and the model's dimension {full_dim}")
+    return int(dim)
+
+
 def truncate_dim(embeddings: np.ndarray, dim: int | None) -> np.ndarray:
-    """Matryoshka truncation: keep the first ``dim`` coordinates, then L2-normalise again."""
+    """Matryoshka truncation: keep the first ``dim`` coordinates, then L2-normalise again.
+
+    Example:
+        >>> truncate_dim(np.array([[3.0, 4.0, 12.0]], dtype=np.float32), 2)
+        array([[0.6, 0.8]], dtype=float32)
+    """
+    dim = check_dim(dim, embeddings.shape[1])
     if dim is None or dim == embeddings.shape[1]:
         return embeddings
-    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= embeddings.shape[1]:
-        raise ValueError(f"dim={dim!r} must be an int between 1 and the model's dimension {embeddings.shape[1]}")
     out = np.ascontiguousarray(embeddings[:, :dim])
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return (out / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -152,51 +150,25 @@ def _default_max_batch(device: str) -> int:
     return 512 if device.startswith("cuda") else 64
 
 
-def _resolve_prompt(model: EmbeddingModel, kind: str, prompt: str | None) -> str:
-    if kind not in ("query", "document"):
-        raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
-    if prompt is None:
-        return model.query_prompt if kind == "query" else model.document_prompt
-    if not isinstance(prompt, str):
-        raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
-    return prompt
-
-
-def _cache_namespace(model: EmbeddingModel, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
-    if cache is None or cache is False:
-        return None
-    store = EmbeddingCache() if cache is True else cache
-    fields = {
-        "fingerprint": model.fingerprint(),
-        "prompt": prompt,
-        "max_seq_length": model.max_seq_length,
-        "dtype": model.dtype,
-        "dim": model.dim,
-        "pooling": type(model.st[1]).__name__ if len(model.st) > 1 else "",
-    }
-    return store.namespace(fields)
-
-
-def token_lengths(model: EmbeddingModel, texts: Sequence[str], prompt: str = "") -> list[int]:
-    """Token count of ``prompt + text`` for each text, special tokens included, capped at max length."""
+def token_lengths(tokenizer: Any, texts: Sequence[str], prompt: str = "", *, max_length: int) -> list[int]:
+    """Token count of ``prompt + text`` for each text, special tokens included, capped at ``max_length``."""
     if not texts:
         return []
-    enc = model.tokenizer(
+    enc = tokenizer(
         [prompt + t for t in texts],
         add_special_tokens=True,
         truncation=True,
-        max_length=model.max_seq_length,
+        max_length=max_length,
         return_attention_mask=False,
         return_token_type_ids=False,
     )
     return [len(ids) for ids in enc["input_ids"]]
 
 
-def _forward(model: EmbeddingModel, texts: list[str], prompt: str) -> np.ndarray:
+def _forward(st: SentenceTransformer, texts: list[str], prompt: str) -> np.ndarray:
     import torch
     from sentence_transformers.util import batch_to_device
 
-    st = model.st
     features = st.preprocess(texts, prompt=prompt or None)
     features = batch_to_device(features, st.device)
     out = st(features)["sentence_embedding"]
@@ -209,12 +181,12 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
-def _forward_split_on_oom(model: EmbeddingModel, texts: list[str], prompt: str) -> Iterator[np.ndarray]:
+def _forward_split_on_oom(st: SentenceTransformer, texts: list[str], prompt: str) -> Iterator[np.ndarray]:
     """Forward a batch; on CUDA out-of-memory, split it in halves and retry each."""
     import torch
 
     try:
-        yield _forward(model, texts, prompt)
+        yield _forward(st, texts, prompt)
         return
     except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
         if not _is_oom(exc):
@@ -223,28 +195,29 @@ def _forward_split_on_oom(model: EmbeddingModel, texts: list[str], prompt: str) 
             torch.cuda.empty_cache()
         if len(texts) == 1:
             raise MemoryError(
-                f"one text of up to {model.max_seq_length} tokens does not fit in memory on {model.device}; "
+                f"one text of up to {st.max_seq_length} tokens does not fit in memory on {st.device}; "
                 "lower max_seq_length or use a device with more memory"
             ) from None
         logger.warning("out of memory on a batch of %d texts; splitting it in two", len(texts))
     half = len(texts) // 2
-    yield from _forward_split_on_oom(model, texts[:half], prompt)
-    yield from _forward_split_on_oom(model, texts[half:], prompt)
+    yield from _forward_split_on_oom(st, texts[:half], prompt)
+    yield from _forward_split_on_oom(st, texts[half:], prompt)
 
 
 def _compute(
-    model: EmbeddingModel,
+    st: SentenceTransformer,
     texts: list[str],
     prompt: str,
     batch_tokens: int | None,
     max_batch_size: int | None,
     show_progress: bool | None,
     devices: Sequence[str] | None,
+    label: str = "model",
 ) -> np.ndarray:
     import torch
 
     if devices:
-        out = model.st.encode(
+        out = st.encode(
             texts,
             prompt=prompt or None,
             device=list(devices),
@@ -254,75 +227,91 @@ def _compute(
             show_progress_bar=bool(show_progress),
         )
         return np.asarray(out, dtype=np.float32)
-    budget = batch_tokens or _default_batch_tokens(model.device)
-    lengths = token_lengths(model, texts, prompt)
-    batches = pack_batches(lengths, budget, max_batch_size or _default_max_batch(model.device))
+    device = str(st.device)
+    budget = batch_tokens or _default_batch_tokens(device)
+    lengths = token_lengths(st.tokenizer, texts, prompt, max_length=int(st.max_seq_length or 512))
+    batches = pack_batches(lengths, budget, max_batch_size or _default_max_batch(device))
     if show_progress is None:
         show_progress = len(batches) >= 20
-    out = np.empty((len(texts), model.dim), dtype=np.float32)
+    out = np.empty((len(texts), int(st.get_embedding_dimension() or 0)), dtype=np.float32)
     from tqdm.auto import tqdm
 
-    model.st.eval()
+    st.eval()
     with (
         torch.inference_mode(),
-        tqdm(total=sum(lengths), unit="tok", disable=not show_progress, desc=f"encode {model.label}") as bar,
+        tqdm(total=sum(lengths), unit="tok", disable=not show_progress, desc=f"encode {label}") as bar,
     ):
         for batch in batches:
-            parts = list(_forward_split_on_oom(model, [texts[i] for i in batch], prompt))
+            parts = list(_forward_split_on_oom(st, [texts[i] for i in batch], prompt))
             out[batch] = np.concatenate(parts, axis=0)
             bar.update(sum(lengths[i] for i in batch))
     return out
 
 
-def encode(
-    model: EmbeddingModel,
-    texts: Sequence[str],
+def compute_embeddings(
+    st: SentenceTransformer,
+    texts: list[str],
+    prompt: str,
     *,
-    kind: Literal["query", "document"] = "document",
-    prompt: str | None = None,
-    dim: int | None = None,
     batch_tokens: int | None = None,
     max_batch_size: int | None = None,
-    cache: EmbeddingCache | bool | None = None,
     show_progress: bool | None = None,
     devices: Sequence[str] | None = None,
+    label: str = "model",
 ) -> np.ndarray:
-    """Embed texts as L2-normalised float32 rows.
+    """Embed ``texts`` with a ``SentenceTransformer`` in token-budget batches (no cache, no dedup).
 
     Args:
-        model: A loaded :class:`~ko_embed_lab.models.EmbeddingModel`.
-        texts: The texts (see :func:`check_texts` for what is accepted).
-        kind: ``"query"`` or ``"document"``: picks the model's default prompt.
-        prompt: Override the prompt (``""`` for none); ``None`` uses the model's for ``kind``.
-        dim: Matryoshka truncation: keep the first ``dim`` coordinates and renormalise.
+        st: The model.
+        texts: Clean texts (see :func:`check_texts`).
+        prompt: Put before every text (``""`` for none).
         batch_tokens: Token budget of one batch (default 8,192 on CPU, 65,536 on CUDA).
         max_batch_size: Upper bound on texts per batch (default 64 on CPU, 512 on CUDA).
-        cache: ``True`` for the default on-disk cache, an :class:`EmbeddingCache`, or ``None``.
         show_progress: Show a tqdm bar (default: only for 20 batches or more).
-        devices: Several devices (e.g. ``["cuda:0", "cuda:1"]``): use sentence-transformers'
-            multi-process pool instead of the token-budget loop.
+        devices: Several devices: use sentence-transformers' multi-process pool instead.
+        label: Name shown on the progress bar.
 
     Returns:
-        ``(len(texts), dim)`` float32 array; ``(0, dim)`` for an empty list.
+        ``(len(texts), dim)`` float32 rows as the model's pooling and normalisation produce them.
+    """
+    return _compute(st, texts, prompt, batch_tokens, max_batch_size, show_progress, devices, label)
+
+
+def encode_cached(
+    compute: Callable[[list[str]], np.ndarray],
+    texts: Sequence[str],
+    *,
+    full_dim: int,
+    dim: int | None = None,
+    namespace: CacheNamespace | None = None,
+    label: str = "model",
+) -> np.ndarray:
+    """Embed texts as L2-normalised float32 rows: check, look up the cache, compute each distinct text once.
+
+    Args:
+        compute: Embeds a list of distinct, clean texts (e.g. :func:`compute_embeddings` bound to a model).
+        texts: The texts (see :func:`check_texts` for what is accepted).
+        full_dim: The encoder's dimension.
+        dim: Matryoshka truncation: keep the first ``dim`` coordinates and renormalise.
+        namespace: Cache namespace (its key names the model, prompt and settings), or ``None``.
+        label: The encoder's name, for messages.
+
+    Returns:
+        ``(len(texts), dim or full_dim)`` float32 array; ``(0, dim)`` for an empty list.
 
     Example:
-        >>> q = encode(model, ["대한민국의 수도는 어디인가?"], kind="query")
-        >>> d = encode(model, ["대한민국의 수도는 서울이다."])
-        >>> float(q @ d.T) > 0.8
-        True
+        >>> fake = lambda batch: np.array([[len(t), 1.0] for t in batch], dtype=np.float32)
+        >>> encode_cached(fake, ["가", "가나다", "가"], full_dim=2).round(3)
+        array([[0.707, 0.707],
+               [0.949, 0.316],
+               [0.707, 0.707]], dtype=float32)
     """
     items = check_texts(texts)
-    prompt_text = _resolve_prompt(model, kind, prompt)
-    full_dim = model.dim
-    if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= full_dim):
-        raise ValueError(f"dim={dim!r} must be an int between 1 and the model's dimension {full_dim}")
+    dim = check_dim(dim, full_dim)
     if not items:
         return np.zeros((0, dim or full_dim), dtype=np.float32)
-
-    namespace = _cache_namespace(model, prompt_text, cache)
     out = np.empty((len(items), full_dim), dtype=np.float32)
     todo = list(range(len(items)))
-    keys: list[str] = []
     if namespace is not None:
         keys = [text_key(t) for t in items]
         found, vectors = namespace.get_keys(keys)
@@ -336,13 +325,13 @@ def encode(
         for i in todo:
             unique.setdefault(items[i], len(unique))
         uniq_texts = list(unique)
-        computed = _compute(model, uniq_texts, prompt_text, batch_tokens, max_batch_size, show_progress, devices)
+        computed = np.asarray(compute(uniq_texts), dtype=np.float32)
+        if computed.shape != (len(uniq_texts), full_dim):
+            raise ValueError(f"{label} returned shape {computed.shape} for {len(uniq_texts)} texts of dim {full_dim}")
         norms = np.linalg.norm(computed, axis=1, keepdims=True)
         computed = computed / np.maximum(norms, 1e-12)
         if not np.isfinite(computed).all():
-            raise FloatingPointError(
-                f"{model.label} produced non-finite embeddings on {model.device} ({model.dtype}); try dtype='float32'"
-            )
+            raise FloatingPointError(f"{label} produced non-finite embeddings; try dtype='float32'")
         for i in todo:
             out[i] = computed[unique[items[i]]]
         if namespace is not None:
@@ -350,23 +339,13 @@ def encode(
     return truncate_dim(out, dim)
 
 
-def encode_queries(model: EmbeddingModel, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-    """:func:`encode` with ``kind="query"`` (the model's query prompt unless ``prompt`` is given)."""
-    return encode(model, texts, kind="query", **kwargs)
-
-
-def encode_documents(model: EmbeddingModel, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-    """:func:`encode` with ``kind="document"``."""
-    return encode(model, texts, kind="document", **kwargs)
-
-
 def encode_to_disk(
-    model: EmbeddingModel,
+    model: Encoder,
     texts: Iterable[str],
     path: str | os.PathLike[str],
     *,
     n: int | None = None,
-    kind: Literal["query", "document"] = "document",
+    kind: Kind = "document",
     prompt: str | None = None,
     dim: int | None = None,
     chunk_size: int = 4096,
@@ -381,11 +360,11 @@ def encode_to_disk(
     when complete, so an interrupted run never leaves a file that looks finished.
 
     Args:
-        model: A loaded model.
+        model: A loaded model or any :class:`~ko_embed_lab.types.Encoder`.
         texts: A sequence or any iterable of texts (a generator reading a file, say).
         path: Output ``.npy`` file.
         n: Number of texts; required when ``texts`` has no ``len``.
-        kind, prompt, dim, cache, show_progress, **kwargs: As for :func:`encode`.
+        kind, prompt, dim, cache, show_progress, **kwargs: As for ``EmbeddingModel.encode``.
         chunk_size: Texts encoded per step.
 
     Returns:
@@ -403,10 +382,9 @@ def encode_to_disk(
         n = len(texts)  # type: ignore[arg-type]
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
-    width = dim or model.dim
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
+    arr: np.memmap | None = None
     done = 0
     try:
         it = iter(texts)
@@ -416,11 +394,17 @@ def encode_to_disk(
                 break
             if done + len(chunk) > n:
                 raise ValueError(f"texts yielded more than n={n} items")
-            arr[done : done + len(chunk)] = encode(
-                model, chunk, kind=kind, prompt=prompt, dim=dim, cache=cache, show_progress=show_progress, **kwargs
+            vecs = np.asarray(
+                model.encode(
+                    chunk, kind=kind, prompt=prompt, dim=dim, cache=cache, show_progress=show_progress, **kwargs
+                ),
+                dtype=np.float32,
             )
+            if arr is None:  # the width is the encoder's, known from its first output
+                arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, vecs.shape[1]))
+            arr[done : done + len(chunk)] = vecs
             done += len(chunk)
-        if done != n:
+        if done != n or arr is None:
             raise ValueError(f"texts yielded {done} items but n={n}")
         arr.flush()
         del arr

@@ -40,9 +40,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .data.beir import RetrievalSet, doc_text
-from .evaluate import RetrievalResult, run_from_scores, score_run
 from .provenance import provenance
+from .retrieval import RetrievalResult, run_from_matrix, score_run
+from .text import clean_text
 from .tokens import Window, special_token_count, windows_from_offsets
+from .types import encoder_identity
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,8 +107,6 @@ STRATEGY_LABELS = {
 HANGUL_SYLLABLES = 11172
 _HANGUL_FIRST = 0xAC00
 
-# C0/C1 control characters that the encoder would replace anyway (the bill files hold form feeds).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Places where a needle may be inserted inside a filler unit: after a sentence end or a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 
@@ -155,10 +155,6 @@ def _encode_many(model_or_tokenizer: Any, texts: Sequence[str]) -> list[Any]:
 
 def _content_lengths(model_or_tokenizer: Any, texts: Sequence[str]) -> list[int]:
     return [len(e.ids) for e in _encode_many(model_or_tokenizer, texts)]
-
-
-def _clean(text: str) -> str:
-    return _CONTROL.sub("\n", text)
 
 
 def prompt_token_count(model_or_tokenizer: Any, prompt: str) -> int:
@@ -270,7 +266,7 @@ def length_stats(model_or_tokenizer: Any, texts: Sequence[str] | Mapping[str, st
     ids, items = _as_items(texts)
     unk = _hf_tokenizer(model_or_tokenizer).unk_token_id
     rows = []
-    for text, enc in zip(items, _encode_many(model_or_tokenizer, [_clean(t) for t in items]), strict=True):
+    for text, enc in zip(items, _encode_many(model_or_tokenizer, [clean_text(t) for t in items]), strict=True):
         no_space = re.sub(r"\s+", "", text)
         n_tok = len(enc.ids)
         rows.append(
@@ -490,12 +486,12 @@ def build_haystack(
     n_special = special_token_count(_hf_tokenizer(model_or_tokenizer))
     budget = int(length) - n_special
     unit_ids, units = _as_items(fillers)
-    pairs = [(i, _clean(u).strip()) for i, u in zip(unit_ids, units, strict=True)]
+    pairs = [(i, clean_text(u).strip()) for i, u in zip(unit_ids, units, strict=True)]
     pairs = [(i, u) for i, u in pairs if u]
     if seed is not None:
         order = np.random.default_rng(seed).permutation(len(pairs))
         pairs = [pairs[j] for j in order]
-    needle_text = _clean(needle).strip() if needle is not None else ""
+    needle_text = clean_text(needle).strip() if needle is not None else ""
     if needle is not None and not needle_text:
         raise ValueError("the needle is empty; pass its text, or needle=None for a distractor")
     n_needle = _content_lengths(model_or_tokenizer, [needle_text])[0] if needle_text else 0
@@ -647,7 +643,7 @@ def _konlpy_units(max_chars: int = 400) -> dict[str, str]:
     units: dict[str, str] = {}
     for doc in load_long_korean():
         buf: list[str] = []
-        for para in _clean(doc.text).split("\n\n"):
+        for para in clean_text(doc.text).split("\n\n"):
             para = para.strip()
             if not para:
                 continue
@@ -823,18 +819,6 @@ def chunk_scores(
     raise ValueError(f"how={how!r}: use 'max' or 'mean'")
 
 
-def _run_from_matrix(
-    qids: Sequence[str], dids: Sequence[str], scores: np.ndarray, top_k: int, *, drop_zero: bool = False
-) -> dict[str, dict[str, float]]:
-    k = min(top_k, scores.shape[1])
-    idx = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    vals = np.take_along_axis(scores, idx, axis=1)
-    run = run_from_scores(qids, dids, idx, vals)
-    if drop_zero:
-        run = {q: {d: s for d, s in docs.items() if s > 0} for q, docs in run.items()}
-    return run
-
-
 class _MemoTokenizer:
     """Wraps a BM25 tokenizer and remembers the tokens of texts seen (haystacks repeat across cells)."""
 
@@ -867,7 +851,7 @@ class LongDocScorer:
         fusion: The two runs that ``fusion`` combines.
         rrf_k: The ``k`` of reciprocal-rank fusion.
         top_k: Depth of every run.
-        bm25_tokenizer: Tokenizer of BM25 (default :class:`~ko_embed_lab.lexical.KoreanTokenizer`).
+        bm25_tokenizer: Tokenizer of BM25 (default :class:`~ko_embed_lab.retrieval.KoreanTokenizer`).
         cache: Embedding cache (``True``: the default on-disk cache).
         show_progress: Progress bar while embedding (default: only for large batches).
 
@@ -917,7 +901,7 @@ class LongDocScorer:
         self.fusion = tuple(fusion)
         self.rrf_k, self.top_k = int(rrf_k), int(top_k)
         self.cache, self.show_progress = cache, show_progress
-        from .lexical import KoreanTokenizer
+        from .retrieval.lexical import KoreanTokenizer
 
         self._bm25_tok = _MemoTokenizer(bm25_tokenizer or KoreanTokenizer())
         self._docs: dict[str, np.ndarray] = {}
@@ -992,7 +976,7 @@ class LongDocScorer:
 
     def runs(self, data: RetrievalSet) -> dict[str, dict[str, dict[str, float]]]:
         """The ranked run of each strategy on a retrieval set."""
-        from .lexical import BM25Index, rrf_fuse
+        from .retrieval.lexical import BM25Index, rrf_fuse
 
         qids, dids = list(data.queries), data.doc_ids()
         texts = data.doc_texts()
@@ -1004,18 +988,18 @@ class LongDocScorer:
             q = self._embed_queries(queries)
             if "truncate" in wanted:
                 d = np.stack([self._docs[self._view(t)[0]] for t in texts])
-                runs["truncate"] = _run_from_matrix(qids, dids, q @ d.T, self.top_k)
+                runs["truncate"] = run_from_matrix(qids, dids, q @ d.T, self.top_k)
             if wanted & {"chunk-max", "chunk-mean"}:
                 owner = [i for i, t in enumerate(texts) for _ in self._view(t)[1]]
                 chunks = np.stack([self._docs[c] for t in texts for c in self._view(t)[1]])
                 for name, how in (("chunk-max", "max"), ("chunk-mean", "mean")):
                     if name in wanted:
-                        runs[name] = _run_from_matrix(
+                        runs[name] = run_from_matrix(
                             qids, dids, chunk_scores(q, chunks, owner, len(dids), how), self.top_k
                         )
         if "bm25" in wanted:
             index = BM25Index(self._bm25_tok).fit(texts, dids)
-            runs["bm25"] = _run_from_matrix(qids, dids, index.scores(queries), self.top_k, drop_zero=True)
+            runs["bm25"] = run_from_matrix(qids, dids, index.scores(queries), self.top_k, drop_zero=True)
         if "fusion" in wanted:
             with warnings.catch_warnings():
                 # ranx min-max-normalises runs before RRF (which only uses ranks); numba warns about a
@@ -1033,7 +1017,7 @@ class LongDocScorer:
         t0 = time.perf_counter()
         runs = self.runs(data)
         wall = round(time.perf_counter() - t0, 3)
-        ident = self.model.identity() if hasattr(self.model, "identity") else {"model": type(self.model).__name__}
+        ident = encoder_identity(self.model)
         out: dict[str, RetrievalResult] = {}
         for name, run in runs.items():
             metrics, per_query = score_run(data.qrels, run)
@@ -1330,7 +1314,7 @@ def measure_cost(
     if text is None:
         from .data.korean_long import load_long_korean
 
-        text = _clean(load_long_korean("constitution")[0].text)
+        text = clean_text(load_long_korean("constitution")[0].text)
     base_ids = _backend(model).encode(text, add_special_tokens=False).ids
     if not base_ids:
         raise ValueError("the text holds no tokens")

@@ -13,17 +13,19 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import config
+from ._hf import hf_quiet
+from .cache import CacheNamespace, EmbeddingCache
+from .encode import compute_embeddings, encode_cached
 from .registry import ModelSpec, get_spec
+from .types import Kind
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
-
-    from .cache import EmbeddingCache
 
 __all__ = ["EmbeddingModel", "ModelNotAvailableError", "load_model", "resolve_device", "resolve_dtype"]
 
@@ -135,23 +137,88 @@ class EmbeddingModel:
             "dtype": self.dtype,
         }
 
-    # Convenience wrappers so that an EmbeddingModel satisfies the ``Encoder`` protocol.
+    def prompt_for(self, kind: Kind, prompt: str | None = None) -> str:
+        """The prompt used for ``kind``: ``prompt`` when given (``""`` for none), else the model's own."""
+        if kind not in ("query", "document"):
+            raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
+        if prompt is None:
+            return self.query_prompt if kind == "query" else self.document_prompt
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
+        return prompt
+
+    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
+        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
+        if cache is None or cache is False:
+            return None
+        store = EmbeddingCache() if cache is True else cache
+        fields = {
+            "fingerprint": self.fingerprint(),
+            "prompt": prompt,
+            "max_seq_length": self.max_seq_length,
+            "dtype": self.dtype,
+            "dim": self.dim,
+            "pooling": type(self.st[1]).__name__ if len(self.st) > 1 else "",
+        }
+        return store.namespace(fields)
+
     def encode(
         self,
         texts: Sequence[str],
         *,
-        kind: Literal["query", "document"] = "document",
+        kind: Kind = "document",
         prompt: str | None = None,
         dim: int | None = None,
         cache: EmbeddingCache | bool | None = None,
         show_progress: bool | None = None,
-        **kwargs: Any,
+        batch_tokens: int | None = None,
+        max_batch_size: int | None = None,
+        devices: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Encode texts; see :func:`ko_embed_lab.encode.encode`."""
-        from .encode import encode
+        """Embed texts as L2-normalised float32 rows.
 
-        return encode(
-            self, texts, kind=kind, prompt=prompt, dim=dim, cache=cache, show_progress=show_progress, **kwargs
+        Args:
+            texts: The texts (see :func:`~ko_embed_lab.encode.check_texts` for what is accepted).
+            kind: ``"query"`` or ``"document"``: picks the model's default prompt.
+            prompt: Override the prompt (``""`` for none); ``None`` uses the model's for ``kind``.
+            dim: Matryoshka truncation: keep the first ``dim`` coordinates and renormalise.
+            cache: ``True`` for the default on-disk cache, an :class:`EmbeddingCache`, or ``None``.
+            show_progress: Show a tqdm bar (default: only for 20 batches or more).
+            batch_tokens: Token budget of one batch (default 8,192 on CPU, 65,536 on CUDA).
+            max_batch_size: Upper bound on texts per batch (default 64 on CPU, 512 on CUDA).
+            devices: Several devices (e.g. ``["cuda:0", "cuda:1"]``): use sentence-transformers'
+                multi-process pool instead of the token-budget loop.
+
+        Returns:
+            ``(len(texts), dim)`` float32 array; ``(0, dim)`` for an empty list.
+
+        Example:
+            >>> q = model.encode(["대한민국의 수도는 어디인가?"], kind="query")
+            >>> d = model.encode(["대한민국의 수도는 서울이다."])
+            >>> float(q @ d.T) > 0.8
+            True
+        """
+        prompt_text = self.prompt_for(kind, prompt)
+
+        def compute(batch: list[str]) -> np.ndarray:
+            return compute_embeddings(
+                self.st,
+                batch,
+                prompt_text,
+                batch_tokens=batch_tokens,
+                max_batch_size=max_batch_size,
+                show_progress=show_progress,
+                devices=devices,
+                label=self.label,
+            )
+
+        return encode_cached(
+            compute,
+            texts,
+            full_dim=self.dim,
+            dim=dim,
+            namespace=self.cache_namespace(prompt_text, cache),
+            label=f"{self.label} on {self.device} ({self.dtype})",
         )
 
     def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
@@ -315,7 +382,7 @@ def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
         raise ValueError(
             f"{hub_id!r} is neither a registered model, a local folder nor a valid hub id: {exc}"
         ) from None
-    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    offline = config.hf_offline()
     ways_out = (
         f"Ways out: (1) download it where the hub is reachable "
         f"(`huggingface-cli download {hub_id}`) and copy the Hugging Face cache here; "
@@ -340,27 +407,23 @@ def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
 def _load_st(path: Path, device: str, dtype: str, trust_remote_code: bool, attn: str) -> SentenceTransformer:
     import torch
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
 
     model_kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "attn_implementation": attn}
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise in notebooks
     try:
-        return SentenceTransformer(
-            str(path),
-            device=device,
-            local_files_only=True,
-            trust_remote_code=trust_remote_code,
-            model_kwargs=model_kwargs,
-        )
+        # the per-tensor "Loading weights" bar is noise in notebooks
+        with hf_quiet(verbosity=False):
+            return SentenceTransformer(
+                str(path),
+                device=device,
+                local_files_only=True,
+                trust_remote_code=trust_remote_code,
+                model_kwargs=model_kwargs,
+            )
     except (OSError, ValueError) as exc:
         if attn != "eager" and "attn" in str(exc).lower():
             logger.warning("%s does not support %s attention; falling back to eager", path, attn)
             return _load_st(path, device, dtype, trust_remote_code, "eager")
         raise ValueError(f"could not load a model from {path}: {exc}") from exc
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def _apply_prompts(st: SentenceTransformer, spec: ModelSpec | None) -> tuple[str, str]:

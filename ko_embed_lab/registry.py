@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .config import BUNDLED_MODEL_NAME
+from .config import BUNDLED_MODEL_NAME, TARGET_MODEL
 
 __all__ = ["REGISTRY", "ModelSpec", "get_spec", "list_specs", "resolve_name"]
 
@@ -65,7 +65,7 @@ class ModelSpec:
         return asdict(self)
 
 
-_ARCTIC_KO = "dragonkue/snowflake-arctic-embed-l-v2.0-ko"
+_ARCTIC_KO = TARGET_MODEL
 
 _SPECS = [
     ModelSpec(

@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import TARGET_MODEL
+
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 #: The model whose card the tables come from.
-CARD_MODEL = "dragonkue/snowflake-arctic-embed-l-v2.0-ko"
+CARD_MODEL = TARGET_MODEL
 #: Where the card lives.
 CARD_URL = f"https://huggingface.co/{CARD_MODEL}"
 #: Label for figures of the card's numbers (it goes where a figure names its model).

@@ -16,7 +16,7 @@ import pandas as pd
 
 import ko_embed_lab as kel
 from ko_embed_lab.analysis import breakdown, metrics_table
-from ko_embed_lab.lexical import KoreanTokenizer, WhitespaceTokenizer, evaluate_bm25
+from ko_embed_lab.retrieval.lexical import KoreanTokenizer, WhitespaceTokenizer, evaluate_bm25
 
 OUT = Path(__file__).resolve().parent.parent / "ko_embed_lab" / "data" / "probe" / "README.md"
 

@@ -241,7 +241,7 @@ def test_mteb_ndcg_equals_ours_on_the_same_embeddings(model, tmp_path: Path) -> 
 @pytest.mark.slow
 def test_probe_leaderboard_systems_and_breakdowns(model, offline: None) -> None:
     from ko_embed_lab.data.probe import load_probe
-    from ko_embed_lab.lexical import evaluate_bm25
+    from ko_embed_lab.retrieval.lexical import evaluate_bm25
 
     probe = load_probe().sample(4, n_docs=24, seed=0)
     board = bench.probe_leaderboard(probe, [model, "some-org/not-a-cached-model"], cache=False)

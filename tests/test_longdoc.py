@@ -435,7 +435,7 @@ def test_regime_summary_by_hand() -> None:
 
 
 def test_evidence_ranks(model) -> None:
-    from ko_embed_lab.evaluate import RetrievalResult
+    from ko_embed_lab.retrieval import RetrievalResult
 
     qs = load_long_queries().subset(["kobill-1809894", "kobill-1809899"])
     run = {q: {"kobill-1809894": 0.9, "kobill-1809899": 0.5} for q in qs.data.queries}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -34,7 +33,7 @@ def build(book: Path, *, clean: bool = False) -> int:
     if clean and build_dir.exists():
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    key = f"{config.default_model_name()}|{os.environ.get('KO_EMBED_LAB_DEVICE', 'auto')}|smoke={config.smoke_mode()}"
+    key = f"{config.default_model_name()}|{config.device_override() or 'auto'}|smoke={config.smoke_mode()}"
     cfg = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8"))
     cfg.setdefault("execute", {})["cache"] = str(build_dir / f".jupyter_cache-{_slug(key)}")
     generated = build_dir / "_config.generated.yml"

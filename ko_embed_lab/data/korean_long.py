@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..text import clean_text
+
 __all__ = ["LongDocument", "konlpy_corpus_dir", "load_long_korean"]
 
 
@@ -40,7 +42,7 @@ def konlpy_corpus_dir() -> Path:
 
 
 def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\x0c", "\n"))  # form feeds: page breaks
+    text = unicodedata.normalize("NFC", clean_text(text.replace("\r\n", "\n")))  # form feeds: page breaks
     text = re.sub(r"[ \t\u3000]+", " ", text)  # layout spaces of the bill files
     text = re.sub(r"\n\s*\n+", "\n\n", text)
     return text.strip()

@@ -16,16 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from .data.beir import RetrievalSet
-from .evaluate import RetrievalResult, run_from_scores, score_run
-from .provenance import provenance
+from ..data.beir import RetrievalSet
+from ..provenance import provenance
+from .evaluate import RetrievalResult
+from .metrics import score_run
+from .runs import ranked
 
 __all__ = [
     "BM25Index",
     "KoreanTokenizer",
     "WhitespaceTokenizer",
     "bm25_run",
-    "dense_run",
     "evaluate_bm25",
     "evaluate_run",
     "rrf_fuse",
@@ -155,8 +156,7 @@ def rrf_fuse(
     fused = fuse(runs=ranx_runs, norm=None, method="rrf", params={"k": k}).to_dict()
     out: dict[str, dict[str, float]] = {}
     for q, docs in fused.items():
-        ranked = sorted(((d, s) for d, s in docs.items() if d != "__none__"), key=lambda kv: -kv[1])[:top_k]
-        out[q] = dict(ranked)
+        out[q] = dict(ranked({d: s for d, s in docs.items() if d != "__none__"})[:top_k])
     return out
 
 
@@ -179,7 +179,7 @@ def evaluate_run(
 
 
 def evaluate_bm25(data: RetrievalSet, *, tokenizer: Any | None = None, top_k: int = 1000) -> RetrievalResult:
-    """BM25 baseline on a retrieval set, as a :class:`~ko_embed_lab.evaluate.RetrievalResult`."""
+    """BM25 baseline on a retrieval set, as a :class:`~ko_embed_lab.retrieval.RetrievalResult`."""
     tok = tokenizer or KoreanTokenizer()
     t0 = time.perf_counter()
     run = bm25_run(data, tokenizer=tok, top_k=top_k)
@@ -190,13 +190,3 @@ def evaluate_bm25(data: RetrievalSet, *, tokenizer: Any | None = None, top_k: in
         settings={"k1": 1.5, "b": 0.75, "tokenizer": tok.name, "top_k": top_k},
         wall_s=round(time.perf_counter() - t0, 3),
     )
-
-
-def dense_run(
-    query_ids: Sequence[str], doc_ids: Sequence[str], q: np.ndarray, d: np.ndarray, top_k: int = 1000
-) -> dict[str, dict[str, float]]:
-    """Exact cosine run from embeddings (a small convenience over ``exact_search``)."""
-    from .evaluate import exact_search
-
-    idx, val = exact_search(q, d, top_k)
-    return run_from_scores(query_ids, doc_ids, idx, val)

@@ -1,50 +1,17 @@
-"""Figures, built in one place with one style.
-
-Every figure names the model that produced its numbers (a subtitle), shows Korean text through
-a CJK-capable font stack and keeps hover text readable. Functions return ``plotly`` figures; in
-JupyterLab they render through ``jupyterlab-plotly``, in the book through the offline renderer of
-:mod:`ko_embed_lab.book`.
-"""
+"""General charts: heatmaps, grouped bars, box plots, lines and scatter plots in the house style."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._style import style
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-__all__ = [
-    "FONT",
-    "PALETTE",
-    "bar_by_group",
-    "box_by_kind",
-    "heatmaps",
-    "line_chart",
-    "scatter_2d",
-    "style",
-]
-
-#: Font stack with Korean coverage (Noto CJK on Linux, Apple and Microsoft fonts elsewhere).
-FONT = "Noto Sans CJK KR, Noto Sans KR, Apple SD Gothic Neo, Malgun Gothic, NanumGothic, sans-serif"
-PALETTE = ["#3366CC", "#DC3912", "#109618", "#FF9900", "#990099", "#0099C6", "#DD4477", "#66AA00", "#B82E2E", "#316395"]
-
-
-def style(fig: go.Figure, title: str, model: str | None = None, *, height: int = 420) -> go.Figure:
-    """Apply the house style; the model's name goes into a subtitle."""
-    sub = f"<br><sup>model: {model}</sup>" if model else ""
-    fig.update_layout(
-        title={"text": f"{title}{sub}", "x": 0.01, "xanchor": "left"},
-        template="plotly_white",
-        font={"family": FONT, "size": 13},
-        hoverlabel={"font": {"family": FONT}},
-        colorway=PALETTE,
-        height=height,
-        margin={"l": 60, "r": 20, "t": 80, "b": 50},
-        legend={"title": {"text": ""}},
-    )
-    return fig
+__all__ = ["bar_by_group", "box_by_kind", "heatmaps", "line_chart", "scatter_2d"]
 
 
 def heatmaps(
@@ -164,15 +131,3 @@ def scatter_2d(
     if text:
         fig.update_traces(textposition="top center")
     return style(fig, title, model, height=520)
-
-
-def table_figure(df: pd.DataFrame, title: str, model: str | None = None) -> Any:  # pragma: no cover - convenience
-    """A DataFrame as a plotly table (for pages that want an interactive table)."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure(
-        go.Table(
-            header={"values": [str(c) for c in df.columns]}, cells={"values": [df[c].tolist() for c in df.columns]}
-        )
-    )
-    return style(fig, title, model)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..config import TARGET_MODEL
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .models import EmbeddingModel
+    from ..models import EmbeddingModel
 
 __all__ = ["ci_sentence", "environment_table", "fmt", "md", "model_note", "signed"]
 
-_TARGET = "dragonkue/snowflake-arctic-embed-l-v2.0-ko"
+_TARGET = TARGET_MODEL
 
 
 def md(text: str) -> Any:
@@ -55,7 +57,7 @@ def environment_table(model: EmbeddingModel | None = None) -> pd.DataFrame:
     """Library versions, machine and (optionally) model identity as a two-column table."""
     import pandas as pd
 
-    from .provenance import provenance
+    from ..provenance import provenance
 
     rec = provenance()
     rows: list[tuple[str, Any]] = [

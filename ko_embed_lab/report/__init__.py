@@ -1,0 +1,24 @@
+"""Narrative helpers for the book: sentences and tables computed from results, never typed.
+
+A sentence that draws a conclusion is code: each chapter's conclusions are chosen by the tested
+functions of its module here (:mod:`.prompt`, :mod:`.cluster`, :mod:`.longdoc`, :mod:`.benchmark`)
+from the numbers of the run, so a hidden cell in a chapter is at most a one-line call.
+"""
+
+from __future__ import annotations
+
+from . import benchmark, cluster, longdoc, prompt
+from ._core import ci_sentence, environment_table, fmt, md, model_note, signed
+
+__all__ = [
+    "benchmark",
+    "ci_sentence",
+    "cluster",
+    "environment_table",
+    "fmt",
+    "longdoc",
+    "md",
+    "model_note",
+    "prompt",
+    "signed",
+]

@@ -1,0 +1,38 @@
+"""Retrieval: exact search, trec runs, ``pytrec_eval`` metrics and paired tests, BM25 and fusion, breakdowns.
+
+Every system — a dense encoder, BM25, a fusion — ends in a trec run scored by one path
+(:func:`score_run`) and wrapped in a :class:`RetrievalResult` with its provenance.
+"""
+
+from __future__ import annotations
+
+from .breakdown import breakdown, flipped_queries, metrics_table
+from .evaluate import RetrievalResult, evaluate_retrieval
+from .lexical import BM25Index, KoreanTokenizer, WhitespaceTokenizer, bm25_run, evaluate_bm25, evaluate_run, rrf_fuse
+from .metrics import METRICS, paired_bootstrap, score_run
+from .runs import first_relevant_rank, ranked, run_from_matrix, run_from_scores, top_n
+from .search import exact_search
+
+__all__ = [
+    "METRICS",
+    "BM25Index",
+    "KoreanTokenizer",
+    "RetrievalResult",
+    "WhitespaceTokenizer",
+    "bm25_run",
+    "breakdown",
+    "evaluate_bm25",
+    "evaluate_retrieval",
+    "evaluate_run",
+    "exact_search",
+    "first_relevant_rank",
+    "flipped_queries",
+    "metrics_table",
+    "paired_bootstrap",
+    "ranked",
+    "rrf_fuse",
+    "run_from_matrix",
+    "run_from_scores",
+    "score_run",
+    "top_n",
+]
