@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SETUP := scripts/setup.sh
 
-.PHONY: setup book book-clean test test-fast browser-test check lint format typecheck lab bench clean
+.PHONY: setup book book-clean test test-all test-slow browser-test check lint format typecheck lab bench clean
 
 setup:
 	@$(SETUP)
@@ -16,9 +16,21 @@ book-clean:      ## build the book from scratch (no execution cache)
 	@$(SETUP)
 	@$(PY) -m ko_embed_lab.book.build --clean
 
-test:            ## the test suite (CPU, offline); notebooks run in smoke mode
+test:            ## the fast test suite (CPU, offline; a few minutes)
 	@$(SETUP)
 	@$(PY) -m pytest
+
+test-all:        ## every CPU test: the fast suite plus the slow one (notebooks in smoke mode, mteb runs, processes)
+	@$(SETUP)
+	@$(PY) -m pytest -m "not gpu and not network and not book"
+
+test-slow:       ## only the slow tests
+	@$(SETUP)
+	@$(PY) -m pytest -m "slow and not gpu and not network and not book"
+
+test-gpu:        ## the GPU smoke test (needs CUDA)
+	@$(SETUP)
+	@$(PY) -m pytest -m gpu tests/test_gpu.py
 
 browser-test:    ## open the built book in headless Chromium: no external requests, figures drawn
 	@$(SETUP) --browser

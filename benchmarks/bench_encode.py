@@ -51,7 +51,7 @@ def main() -> int:
     prompt = model.document_prompt
     rows = []
     for name, texts in corpora(model, args.seed, args.short, args.passages, args.mixed).items():
-        n_tokens = sum(token_lengths(model, texts, prompt))
+        n_tokens = sum(token_lengths(model.tokenizer, texts, prompt, max_length=model.max_seq_length))
 
         def ours(texts: list[str] = texts) -> np.ndarray:
             return model.encode_documents(texts, show_progress=False)

@@ -65,7 +65,7 @@ def throughput(model: Any, texts: list[str], *, fixed_batch: int | None = None, 
     """Tokens per second of one pass over ``texts`` (after a warm-up batch)."""
     from ko_embed_lab.encode import token_lengths
 
-    n_tok = sum(token_lengths(model, texts, ""))
+    n_tok = sum(token_lengths(model.tokenizer, texts, "", max_length=model.max_seq_length))
     run = (
         (lambda: model.st.encode(texts, batch_size=fixed_batch, prompt=None))
         if fixed_batch
@@ -113,6 +113,20 @@ def main() -> int:
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; `python benchmarks/gpu_check.py{' --tiny' if args.tiny else ''}{' --cpu' if args.cpu else ''}`\n"
     )
     folder = build_synthetic_model(Path(tempfile.gettempdir()) / f"kel-synthetic-{size}", size=size)
+
+    # 0. the gpu-marked pytest smoke test, so the GPU path is tested, not only benchmarked
+    if device == "cuda":
+        import importlib.util
+        import subprocess
+
+        if importlib.util.find_spec("pytest") is None:
+            say("gpu pytest: not run (pytest is not installed here)")
+        else:
+            test = Path(__file__).resolve().parent.parent / "tests" / "test_gpu.py"
+            rc = subprocess.call(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "gpu", str(test)]
+            )
+            say(f"gpu pytest (tests/test_gpu.py): {'passed' if rc == 0 else f'FAILED, rc {rc}'}")
 
     # 1. correctness
     ref = kel.load_model(str(folder), device="cpu", dtype="float32")

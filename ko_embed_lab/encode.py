@@ -371,7 +371,7 @@ def encode_to_disk(
         The finished file, opened read-only as a ``numpy.memmap`` of shape ``(n, dim)``.
 
     Example:
-        >>> emb = encode_to_disk(model, (line for line in open("corpus.txt")), "corpus.npy", n=1_000_000)
+        >>> emb = encode_to_disk(model, (line for line in open("corpus.txt")), "corpus.npy", n=1_000_000)  # doctest: +SKIP
     """
     out = Path(path)
     if out.suffix != ".npy":

@@ -1,7 +1,14 @@
 import pytest
 
 from ko_embed_lab.data.beir import RetrievalSet
-from ko_embed_lab.retrieval.lexical import BM25Index, KoreanTokenizer, WhitespaceTokenizer, bm25_run, evaluate_bm25, rrf_fuse
+from ko_embed_lab.retrieval.lexical import (
+    BM25Index,
+    KoreanTokenizer,
+    WhitespaceTokenizer,
+    bm25_run,
+    evaluate_bm25,
+    rrf_fuse,
+)
 
 
 def test_morpheme_tokenizer_drops_particles_and_endings() -> None:

@@ -60,3 +60,47 @@ def test_notebook_executes_in_smoke_mode(path: Path) -> None:
     for out in plotly:  # every figure names the model that produced it
         title = out["data"]["application/vnd.plotly.v1+json"]["layout"].get("title", {}).get("text", "")
         assert "model:" in title, f"{path.name}: a figure does not name its model: {title!r}"
+
+
+def _code_cells(path: Path) -> list:
+    import jupytext
+
+    return [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+
+
+def _lines(cell) -> int:
+    return len([ln for ln in cell.source.splitlines() if ln.strip() and not ln.strip().startswith("#")])
+
+
+def test_chapters_show_their_reasoning() -> None:
+    # At most a quarter of the chapters' code lines may be removed from the page (hide-input folds
+    # code, remove-input deletes it); setup — the parameters cell and model loading — is always shown.
+    total = removed = 0
+    for path in sorted((ROOT / "notebooks").glob("*.md")):
+        for cell in _code_cells(path):
+            tags = cell.metadata.get("tags", [])
+            n = _lines(cell)
+            total += n
+            if "remove-input" in tags:
+                removed += n
+                assert "parameters" not in tags, f"{path.name}: the parameters cell is removed"
+                assert "load_model(" not in cell.source, f"{path.name}: the model-loading cell is removed"
+                assert n <= 3, f"{path.name}: a removed cell holds {n} lines of logic: fold it (hide-input) instead"
+    assert total and removed / total <= 0.25, f"{removed} of {total} code lines are removed from the pages"
+
+
+def test_every_figure_is_captioned_and_named() -> None:
+    names: list[str] = []
+    for path in sorted((ROOT / "notebooks").glob("*.md")):
+        for cell in _code_cells(path):
+            if "kel.plots." not in cell.source:
+                continue
+            fig = cell.metadata.get("mystnb", {}).get("figure", {})
+            assert fig.get("name", "").startswith("fig-"), (
+                f"{path.name}: a figure cell has no name: {cell.source[:80]!r}"
+            )
+            assert fig.get("caption"), f"{path.name}: figure {fig['name']} has no caption"
+            names.append(fig["name"])
+            text = path.read_text(encoding="utf-8")
+            assert f"{{numref}}`{fig['name']}`" in text, f"{path.name}: the text never cites {fig['name']}"
+    assert len(names) == len(set(names)), "figure names must be unique across the book"

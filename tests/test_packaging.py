@@ -52,7 +52,37 @@ def test_environment_yml_installs_what_pyproject_declares() -> None:
     assert "torch==2.13.0" in pip_items
     setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
     assert "torch==2.13.0" in setup
-    declared = _names(pyproject["project"]["dependencies"])
     conda_names = _names([d for d in env["dependencies"] if isinstance(d, str)])
-    assert "python" in conda_names
-    assert declared  # everything else comes through the editable install of the package
+    assert "python" in conda_names  # everything else comes through the editable install of the package
+
+
+def _third_party_imports() -> set[str]:
+    import ast
+    import sys
+
+    found = set()
+    for path in (ROOT / "ko_embed_lab").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return {m for m in found if m not in sys.stdlib_module_names and m != "ko_embed_lab"}
+
+
+def test_every_package_import_is_declared() -> None:
+    # A module the package imports but pyproject does not declare works here by accident and fails
+    # on a fresh machine.
+    from importlib.metadata import packages_distributions
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = _names(pyproject["project"]["dependencies"])
+    for extra in pyproject["project"]["optional-dependencies"].values():
+        declared |= _names(extra)
+    dists = packages_distributions()
+    missing = {}
+    for module in _third_party_imports():
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [])}
+        if not names & declared:
+            missing[module] = sorted(names) or ["(not installed)"]
+    assert missing == {}

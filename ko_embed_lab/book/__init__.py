@@ -1,9 +1,10 @@
-"""Sphinx extension for the ko-embed-lab book: offline plotly.
+"""Sphinx extension for the ko-embed-lab book: offline plotly and the house CSS.
 
 Add ``ko_embed_lab.book`` to the book's Sphinx extensions. It copies plotly's own bundled
 ``plotly.min.js`` into ``_static`` once per build and loads it on every page, so that figures
 rendered by :mod:`ko_embed_lab.book.mime` draw with no network and no multi-megabyte script
-inlined into each page.
+inlined into each page; and it adds ``static/ko-embed-lab.css`` (a wider article column, wrapped
+code, scrolling wide tables).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 __all__ = ["plotly_js_path", "setup"]
 
 _JS_NAME = "plotly.min.js"
+_STATIC = Path(__file__).resolve().parent / "static"
 
 
 def plotly_js_path() -> Path:
@@ -56,9 +58,16 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
     context["script_files"] = unique
 
 
+def _add_static(app: Any) -> None:
+    if str(_STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(_STATIC))
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Sphinx entry point."""
     app.add_js_file(_JS_NAME, priority=200)
+    app.add_css_file("ko-embed-lab.css")
+    app.connect("builder-inited", _add_static)
     app.connect("build-finished", _copy_js)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

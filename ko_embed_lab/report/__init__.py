@@ -8,7 +8,7 @@ from the numbers of the run, so a hidden cell in a chapter is at most a one-line
 from __future__ import annotations
 
 from . import benchmark, cluster, longdoc, prompt
-from ._core import ci_sentence, environment_table, fmt, md, model_note, signed
+from ._core import ci_sentence, environment_table, fmt, md, model_note, probe_size_sentence, signed
 
 __all__ = [
     "benchmark",
@@ -19,6 +19,7 @@ __all__ = [
     "longdoc",
     "md",
     "model_note",
+    "probe_size_sentence",
     "prompt",
     "signed",
 ]

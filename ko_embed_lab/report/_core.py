@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from ..models import EmbeddingModel
 
-__all__ = ["ci_sentence", "environment_table", "fmt", "md", "model_note", "signed"]
+__all__ = ["ci_sentence", "environment_table", "fmt", "md", "model_note", "probe_size_sentence", "signed"]
 
 _TARGET = TARGET_MODEL
 
@@ -75,8 +75,18 @@ def environment_table(model: EmbeddingModel | None = None) -> pd.DataFrame:
 
 def ci_sentence(stats: Mapping[str, float], metric: str = "NDCG@10") -> str:
     """'+0.012 (95% CI −0.003 to +0.027; 40 better, 31 worse, sign test p = 0.34)'."""
+    unit = "needs" if stats.get("unit") == "cluster" else "queries"
     return (
         f"{signed(stats['mean_diff'])} {metric} (95% CI {signed(stats['low'])} to {signed(stats['high'])}; "
-        f"{stats['wins']} queries better, {stats['losses']} worse, {stats['ties']} unchanged; "
+        f"{stats['wins']} {unit} better, {stats['losses']} worse, {stats['ties']} unchanged; "
         f"sign test p = {stats['sign_test_p']:.3g})"
+    )
+
+
+def probe_size_sentence(probe: Any, sampled: bool) -> str:
+    """'This run uses 384 passages in 8 domains, 128 needs and 555 queries.' (says so when sampled)."""
+    return (
+        f"This run uses {len(probe.data.corpus)} passages in {probe.passages['domain'].nunique()} domains, "
+        f"{len(probe.needs)} needs and {len(probe.data.queries)} queries"
+        + (" (a seeded sample: smoke mode)." if sampled else ".")
     )

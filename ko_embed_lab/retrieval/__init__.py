@@ -9,9 +9,10 @@ from __future__ import annotations
 from .breakdown import breakdown, flipped_queries, metrics_table
 from .evaluate import RetrievalResult, evaluate_retrieval
 from .lexical import BM25Index, KoreanTokenizer, WhitespaceTokenizer, bm25_run, evaluate_bm25, evaluate_run, rrf_fuse
-from .metrics import METRICS, paired_bootstrap, score_run
+from .metrics import METRICS, score_run
 from .runs import first_relevant_rank, ranked, run_from_matrix, run_from_scores, top_n
 from .search import exact_search
+from .stats import compare_by_group, holm, paired_bootstrap
 
 __all__ = [
     "METRICS",
@@ -21,12 +22,14 @@ __all__ = [
     "WhitespaceTokenizer",
     "bm25_run",
     "breakdown",
+    "compare_by_group",
     "evaluate_bm25",
     "evaluate_retrieval",
     "evaluate_run",
     "exact_search",
     "first_relevant_rank",
     "flipped_queries",
+    "holm",
     "metrics_table",
     "paired_bootstrap",
     "ranked",

@@ -1,4 +1,4 @@
-"""Retrieval metrics by ``pytrec_eval`` (the trec_eval C code, also what mteb uses), and paired tests.
+"""Retrieval metrics by ``pytrec_eval`` (the trec_eval C code, also what mteb uses).
 
 The metrics are the ones the Korean retrieval literature reports — NDCG@10 (the headline),
 MRR@10, Recall@1/5/10/100, MAP@100 — never computed by hand.
@@ -13,7 +13,7 @@ import numpy as np
 
 from .runs import top_n
 
-__all__ = ["METRICS", "paired_bootstrap", "score_run"]
+__all__ = ["METRICS", "score_run"]
 
 #: Metric names reported, in display order.
 METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@5", "recall@10", "recall@100", "map@100")
@@ -59,43 +59,3 @@ def score_run(
         per_query[q] = {m: row[m] for m in METRICS}
     means = {m: float(np.mean([v[m] for v in per_query.values()])) if per_query else math.nan for m in METRICS}
     return means, per_query
-
-
-def paired_bootstrap(
-    a: Mapping[str, float], b: Mapping[str, float], *, n_resamples: int = 10000, confidence: float = 0.95, seed: int = 0
-) -> dict[str, float]:
-    """Paired bootstrap confidence interval of mean(b − a) over shared queries (scipy).
-
-    Returns:
-        ``{"mean_diff", "low", "high", "n", "wins", "losses", "ties", "sign_test_p"}``.
-    """
-    from scipy import stats
-
-    keys = sorted(set(a) & set(b))
-    if len(keys) < 2:
-        raise ValueError("need at least two shared queries for a paired bootstrap")
-    diff = np.array([b[k] - a[k] for k in keys], dtype=np.float64)
-    if np.allclose(diff, diff[0]):
-        low = high = float(diff[0])
-    else:
-        ci = stats.bootstrap(
-            (diff,),
-            np.mean,
-            n_resamples=n_resamples,
-            confidence_level=confidence,
-            method="percentile",
-            rng=np.random.default_rng(seed),
-        ).confidence_interval
-        low, high = float(ci.low), float(ci.high)
-    wins, losses = int((diff > 1e-12).sum()), int((diff < -1e-12).sum())
-    sign_p = float(stats.binomtest(wins, wins + losses, 0.5).pvalue) if wins + losses else 1.0
-    return {
-        "mean_diff": float(diff.mean()),
-        "low": low,
-        "high": high,
-        "n": len(keys),
-        "wins": wins,
-        "losses": losses,
-        "ties": len(keys) - wins - losses,
-        "sign_test_p": sign_p,
-    }
