@@ -28,8 +28,9 @@ def folder() -> Path:
 
 
 def test_bf16_on_cuda_matches_fp32_on_cpu(folder: Path) -> None:
-    import ko_embed_lab as kel
     from synthetic import synthetic_texts
+
+    import ko_embed_lab as kel
 
     texts = synthetic_texts(16, 128, seed=1)
     cpu = kel.load_model(str(folder), device="cpu", dtype="float32")
