@@ -5,8 +5,10 @@ revision, or the bundled file's hash), prompt, maximum length, dtype and dimensi
 it, keyed by a hash of the text. Each write adds one *chunk*: a ``.npy`` file of vectors and a
 ``.keys.json`` file holding the keys and the sha256 of the vectors file. Both are written to
 temporary names and renamed into place, the keys file last, so a reader sees a chunk whole or not
-at all. A chunk whose checksum does not match (a truncated or garbled file) is reported, deleted
-and recomputed — never returned.
+at all. A chunk whose checksum does not match (a truncated or garbled file), or that holds a
+non-finite value, is reported, deleted and recomputed — never returned. A chunk is hashed once per
+process; if its file changes on disk afterwards (size or modification time), it is verified again
+before any row of it is returned.
 """
 
 from __future__ import annotations
@@ -25,11 +27,27 @@ import numpy as np
 
 from . import config
 
-__all__ = ["CacheNamespace", "EmbeddingCache", "text_key"]
+__all__ = ["CacheNamespace", "EmbeddingCache", "default_cache", "text_key"]
 
 logger = logging.getLogger(__name__)
 
 _FORMAT = 1
+# Chunk files whose sha256 this process has checked: path -> (size, mtime_ns) when checked.
+_VERIFIED: dict[str, tuple[int, int]] = {}
+_DEFAULT_CACHES: dict[str, EmbeddingCache] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def default_cache() -> EmbeddingCache:
+    """The process-wide cache at the default root (what ``cache=True`` uses): its index is built once."""
+    root = str(config.cache_dir("embeddings"))
+    if root not in _DEFAULT_CACHES:
+        _DEFAULT_CACHES[root] = EmbeddingCache(root)
+    return _DEFAULT_CACHES[root]
 
 
 def text_key(text: str) -> str:
@@ -90,6 +108,7 @@ class CacheNamespace:
         self.fields = fields
         self._index: dict[str, tuple[str, int]] = {}
         self._seen: set[str] = set()
+        self._stamps: dict[str, tuple[int, int]] = {}
         self._dim: int | None = None
 
     def _chunk_files(self) -> list[str]:
@@ -103,19 +122,33 @@ class CacheNamespace:
         )
         for suffix in (".npy", ".keys.json"):
             (self.dir / f"{chunk}{suffix}").unlink(missing_ok=True)
+        self._forget(chunk)
+
+    def _forget(self, chunk: str) -> None:
         self._index = {k: v for k, v in self._index.items() if v[0] != chunk}
         self._seen.discard(chunk)
+        self._stamps.pop(chunk, None)
 
     def _refresh(self) -> None:
+        for chunk in list(self._seen):  # a chunk that changed on disk since it was checked is checked again
+            try:
+                changed = _stamp(self.dir / f"{chunk}.npy") != self._stamps.get(chunk)
+            except FileNotFoundError:
+                changed = True
+            if changed:
+                self._forget(chunk)
         for chunk in self._chunk_files():
             if chunk in self._seen:
                 continue
             try:
                 meta = json.loads((self.dir / f"{chunk}.keys.json").read_text(encoding="utf-8"))
-                data = (self.dir / f"{chunk}.npy").read_bytes()
-                if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-                    raise ValueError("checksum mismatch")
-                arr = np.load(self.dir / f"{chunk}.npy", mmap_mode="r")
+                npy = self.dir / f"{chunk}.npy"
+                stamp = _stamp(npy)
+                if _VERIFIED.get(str(npy)) != stamp:
+                    if hashlib.sha256(npy.read_bytes()).hexdigest() != meta["sha256"]:
+                        raise ValueError("checksum mismatch")
+                    _VERIFIED[str(npy)] = stamp
+                arr = np.load(npy, mmap_mode="r")
                 keys = meta["keys"]
                 if arr.ndim != 2 or arr.shape[0] != len(keys) or arr.dtype != np.float32:
                     raise ValueError(f"shape {arr.shape} / dtype {arr.dtype} does not match {len(keys)} keys")
@@ -131,6 +164,7 @@ class CacheNamespace:
             for row, key in enumerate(keys):
                 self._index[key] = (chunk, row)
             self._seen.add(chunk)
+            self._stamps[chunk] = stamp
 
     def __len__(self) -> int:
         self._refresh()
@@ -155,10 +189,23 @@ class CacheNamespace:
         for j, i in enumerate(found):
             chunk, row = self._index[keys[i]]
             by_chunk.setdefault(chunk, []).append((j, row))
+        bad: list[int] = []
         for chunk, pairs in by_chunk.items():
-            arr = np.load(self.dir / f"{chunk}.npy", mmap_mode="r")
             js, rows = zip(*pairs, strict=True)
-            out[list(js)] = arr[list(rows)]
+            try:
+                block = np.asarray(np.load(self.dir / f"{chunk}.npy", mmap_mode="r")[list(rows)])
+            except (OSError, ValueError) as exc:
+                self._drop(chunk, str(exc) or type(exc).__name__)
+                bad.extend(js)
+                continue
+            if not np.isfinite(block).all():
+                self._drop(chunk, "non-finite values")
+                bad.extend(js)
+                continue
+            out[list(js)] = block
+        if bad:  # rows of dropped chunks are misses: they will be recomputed
+            keep = sorted(set(range(len(found))) - set(bad))
+            return [found[j] for j in keep], out[keep]
         return found, out
 
     def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
@@ -170,6 +217,8 @@ class CacheNamespace:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(keys):
             raise ValueError(f"need one vector per key: got {vectors.shape} for {len(keys)} keys")
+        if not np.isfinite(vectors).all():
+            raise ValueError("refusing to cache non-finite vectors")
         if not keys:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -186,3 +235,4 @@ class CacheNamespace:
         _atomic_write_bytes(self.dir / f"{chunk}.npy", data)
         keys_meta = {"format": _FORMAT, "keys": list(keys), "sha256": hashlib.sha256(data).hexdigest()}
         _atomic_write_bytes(self.dir / f"{chunk}.keys.json", json.dumps(keys_meta).encode())
+        _VERIFIED[str(self.dir / f"{chunk}.npy")] = _stamp(self.dir / f"{chunk}.npy")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Zero-width and byte-order marks: a text made only of them (and spaces) is as empty as "".
+_INVISIBLE = str.maketrans(dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), " "))
+_cache_write_warned: set[str] = set()
+
 
 def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     """Validate a list of texts and return it cleaned.
@@ -53,8 +57,10 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     * Control characters other than tab/newline/carriage return are replaced by
       :func:`~ko_embed_lab.text.clean_text` (form feed and vertical tab by a newline, the others by
       a space); a warning says how many texts changed.
-    * Empty and whitespace-only strings are allowed: they are embedded as the prompt plus the
-      special tokens alone — a fixed, meaningless vector — and a warning counts them.
+    * Empty and whitespace-only strings (zero-width spaces and byte-order marks count as white space)
+      are allowed: they are embedded as the prompt plus the special tokens alone — a fixed,
+      meaningless vector — and a warning counts them.
+    * A dict (whose keys would be embedded) or a set (arbitrary order) raises :class:`TypeError`.
 
     Example:
         >>> check_texts(["안녕\\x00하세요", " "])
@@ -62,6 +68,13 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     """
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"{what} must be a list of strings, not a single {type(texts).__name__}; wrap it: [text]")
+    if isinstance(texts, Mapping):
+        raise TypeError(
+            f"{what} is a {type(texts).__name__}: encoding it would embed its keys. Pass the texts in a list, "
+            "e.g. model.encode_queries(list(data.queries.values())) with ids = list(data.queries)"
+        )
+    if isinstance(texts, (set, frozenset)):
+        raise TypeError(f"{what} is a set, whose order is arbitrary: pass a list, e.g. sorted(texts)")
     if texts is None or (not isinstance(texts, Sequence) and not hasattr(texts, "__iter__")):
         raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}")
     out = list(texts)
@@ -78,7 +91,7 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
         if has_control_chars(t):
             out[i] = clean_text(t)
             changed += 1
-        if not out[i].strip():
+        if not out[i].translate(_INVISIBLE).strip():
             empty += 1
     if changed:
         logger.warning("%d of %d %s held control characters; they were replaced by spaces", changed, len(out), what)
@@ -274,6 +287,11 @@ def compute_embeddings(
     Returns:
         ``(len(texts), dim)`` float32 rows as the model's pooling and normalisation produce them.
     """
+    for name, value in (("batch_tokens", batch_tokens), ("max_batch_size", max_batch_size)):
+        if value is not None and (
+            not isinstance(value, (int, np.integer)) or isinstance(value, bool) or int(value) < 1
+        ):
+            raise ValueError(f"{name}={value!r} must be a positive int (or None for the default)")
     return _compute(st, texts, prompt, batch_tokens, max_batch_size, show_progress, devices, label)
 
 
@@ -335,8 +353,25 @@ def encode_cached(
         for i in todo:
             out[i] = computed[unique[items[i]]]
         if namespace is not None:
-            namespace.put_keys([text_key(t) for t in uniq_texts], computed)
+            _store(namespace, [text_key(t) for t in uniq_texts], computed)
     return truncate_dim(out, dim)
+
+
+def _store(namespace: CacheNamespace, keys: list[str], vectors: np.ndarray) -> None:
+    """Write to the cache; a cache that cannot be written costs a warning, never the embeddings."""
+    try:
+        namespace.put_keys(keys, vectors)
+    except OSError as exc:
+        root = str(namespace.dir.parent)
+        if root not in _cache_write_warned:
+            _cache_write_warned.add(root)
+            logger.warning(
+                "embedding cache at %s cannot be written (%s: %s); embeddings are returned but not cached. "
+                "Free space, fix its permissions, or set KO_EMBED_LAB_HOME to a writable folder",
+                root,
+                type(exc).__name__,
+                exc.strerror or exc,
+            )
 
 
 def encode_to_disk(
@@ -383,6 +418,7 @@ def encode_to_disk(
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     arr: np.memmap | None = None
     done = 0
@@ -413,3 +449,22 @@ def encode_to_disk(
         tmp.unlink(missing_ok=True)
         raise
     return np.load(out, mmap_mode="r")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Delete ``.NAME.PID.partial`` files left by a killed run (their process is gone)."""
+    for part in out.parent.glob(f".{out.name}.*.partial"):
+        pid = part.name[len(out.name) + 2 : -len(".partial")]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            logger.info("removing %s, left by a run that was killed", part)
+            part.unlink(missing_ok=True)

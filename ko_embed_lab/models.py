@@ -19,7 +19,7 @@ import numpy as np
 
 from . import config
 from ._hf import hf_quiet
-from .cache import CacheNamespace, EmbeddingCache
+from .cache import CacheNamespace, EmbeddingCache, default_cache
 from .encode import compute_embeddings, encode_cached
 from .registry import ModelSpec, get_spec
 from .types import Kind
@@ -151,7 +151,9 @@ class EmbeddingModel:
         """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
         if cache is None or cache is False:
             return None
-        store = EmbeddingCache() if cache is True else cache
+        if cache is not True and not isinstance(cache, EmbeddingCache):
+            raise TypeError(f"cache={cache!r}: use True (the default cache), False/None, or an EmbeddingCache")
+        store = default_cache() if cache is True else cache
         fields = {
             "fingerprint": self.fingerprint(),
             "prompt": prompt,
