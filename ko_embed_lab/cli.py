@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
                 "doc prompt": repr(s.document_prompt),
                 "max len": s.max_seq_length,
                 "params (M)": s.params_millions,
+                "remote code": f"yes, pinned {s.revision[:10]}" if s.trust_remote_code and s.revision else "no",
             }
         )
     if args.json:
@@ -57,28 +59,79 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_texts(path: Path, field: str) -> list[str]:
+_SIDECAR_MARK = "ko_embed_lab_sidecar"
+
+
+def _read_texts(path: Path, field: str, encoding: str = "utf-8") -> list[str]:
+    """Texts from a .txt (one a line), .jsonl (strings or objects) or .json (a list of either) file."""
     if not path.exists():
         raise FileNotFoundError(f"input file {path} does not exist")
-    from .data.beir import iter_jsonl
+    if path.is_dir():
+        raise ValueError(f"--input {path} is a folder; pass a .txt, .jsonl or .json file")
+    from .data.beir import decode_error, iter_jsonl
 
+    suffix = path.suffix.lower()
     texts: list[str] = []
-    if path.suffix == ".jsonl":
-        for lineno, obj in iter_jsonl(path, objects_only=False):
-            if isinstance(obj, str):
-                texts.append(obj)
-            elif isinstance(obj, dict) and isinstance(obj.get(field), str):
-                texts.append(obj[field])
-            else:
-                raise ValueError(f"{path}:{lineno}: expected a string or an object with a string {field!r} field")
-    else:
-        with path.open(encoding="utf-8") as fh:
-            texts = [line.rstrip("\n") for line in fh]
+
+    def take(obj: object, where: str) -> None:
+        if isinstance(obj, str):
+            texts.append(obj)
+        elif isinstance(obj, dict) and isinstance(obj.get(field), str):
+            texts.append(obj[field])
+        else:
+            raise ValueError(f"{where}: expected a string or an object with a string {field!r} field (--field)")
+
+    try:
+        if suffix == ".jsonl":
+            for lineno, obj in iter_jsonl(path, objects_only=False, encoding=encoding):
+                take(obj, f"{path}:{lineno}")
+        elif suffix == ".json":
+            try:
+                items = json.loads(path.read_text(encoding=encoding))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            if not isinstance(items, list):
+                raise ValueError(f"{path}: expected a JSON list of strings or objects, got {type(items).__name__}")
+            for k, obj in enumerate(items):
+                take(obj, f"{path}[{k}]")
+        else:
+            with path.open(encoding=encoding) as fh:
+                texts = [line.rstrip("\n") for line in fh]
             while texts and not texts[-1].strip():
                 texts.pop()
+    except UnicodeDecodeError as exc:
+        raise decode_error(path, encoding, exc) from None
     if not texts:
         raise ValueError(f"{path} holds no texts")
     return texts
+
+
+def _writable_target(path: Path, what: str) -> None:
+    """Fail before any work if ``path`` cannot be written (a folder, or a folder we cannot write)."""
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; name a file")
+    parent = path.parent if str(path.parent) else Path()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot create the folder {parent} ({exc.strerror})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{what}: the folder {parent} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{what} {path} exists and is not writable")
+
+
+def _sidecar(out: Path) -> Path:
+    """Metadata file beside an output: ``emb.npy`` → ``emb.npy.json``; never someone else's file."""
+    side = out.with_name(out.name + ".json")
+    if side.exists():
+        try:
+            ours = json.loads(side.read_text(encoding="utf-8")).get(_SIDECAR_MARK) is True
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise ValueError(f"{side} exists and was not written by ko-embed-lab; move it or choose another --output")
+    return side
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
@@ -86,35 +139,52 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
     from .models import load_model
 
-    texts = _read_texts(Path(args.input), args.field)
     out = Path(args.output)
-    if out.suffix != ".npy":
+    if out.suffix.lower() != ".npy":
         raise ValueError(f"--output must end in .npy, got {out.name}")
+    texts = _read_texts(Path(args.input), args.field, args.encoding)
+    _writable_target(out, "--output")
+    side = _sidecar(out)
     model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
     prompt = "" if args.no_prompt else None
-    emb = model.encode(
-        texts,
-        kind="query" if args.query else "document",
-        prompt=prompt,
-        dim=args.dim,
-        cache=not args.no_cache,
-        show_progress=not args.quiet,
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with tmp.open("wb") as fh:
-        np.save(fh, emb)
-    tmp.replace(out)
+    kind = "query" if args.query else "document"
+    # Encode in steps, each written to the embedding cache as it completes: a killed run resumes.
+    step = 2048
+    parts = []
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(texts), unit="text", disable=args.quiet or len(texts) <= step, desc="encode") as bar:
+        for start in range(0, len(texts), step):
+            chunk = texts[start : start + step]
+            parts.append(
+                model.encode(
+                    chunk, kind=kind, prompt=prompt, dim=args.dim, cache=not args.no_cache, show_progress=not args.quiet
+                )
+            )
+            bar.update(len(chunk))
+    emb = np.concatenate(parts, axis=0)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            np.save(fh, emb)
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     meta = {
+        _SIDECAR_MARK: True,
         "input": str(args.input),
+        "output": out.name,
         "n": len(texts),
         "shape": list(emb.shape),
-        "kind": "query" if args.query else "document",
+        "kind": kind,
         "dim": args.dim,
-        **{"model": model.identity()},
+        "model": model.identity(),
     }
-    out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"wrote {out} {emb.shape} with {model.label}; metadata in {out.with_suffix('.json').name}")
+    from .cache import _atomic_write_bytes
+
+    _atomic_write_bytes(side, json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+    print(f"wrote {out} {emb.shape} with {model.label}; metadata in {side.name}")
     return 0
 
 
@@ -123,12 +193,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .models import load_model
     from .retrieval import METRICS, evaluate_retrieval
 
+    if args.output:
+        _writable_target(Path(args.output), "--output")
     if args.data == "probe":
         from .data.probe import load_probe
 
         data = load_probe().data
     else:
-        data = load_beir(args.data, split=args.split, strict=not args.lenient)
+        data = load_beir(args.data, split=args.split, strict=not args.lenient, encoding=args.encoding)
     if data.skipped:
         log.warning("skipped while loading: %s", data.skipped)
     model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
@@ -187,8 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    e = sub.add_parser("encode", help="embed texts (txt: one per line; jsonl: strings or objects) into a .npy file")
-    e.add_argument("--input", required=True, help="a .txt (one text a line) or .jsonl file")
+    e = sub.add_parser(
+        "encode", help="embed texts (txt: one per line; jsonl/json: strings or objects) into a .npy file"
+    )
+    e.add_argument("--input", required=True, help="a .txt (one text a line), .jsonl or .json (a list) file")
+    e.add_argument("--encoding", default="utf-8", help="text encoding of the input (e.g. cp949); default utf-8")
     e.add_argument("--output", required=True, help="the .npy file to write")
     e.add_argument("--field", default="text", help="jsonl field holding the text (default: text)")
     e.add_argument("--query", action="store_true", help="texts are queries (use the query prompt)")
@@ -200,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("evaluate", help="retrieval metrics on a BEIR folder (or 'probe', the bundled Korean set)")
     v.add_argument("--data", required=True, help="BEIR folder, or 'probe' for the project's Korean set")
     v.add_argument("--split", default="test")
+    v.add_argument("--encoding", default="utf-8", help="text encoding of the BEIR files (e.g. cp949); default utf-8")
     v.add_argument("--no-query-prompt", action="store_true", help="encode queries without the query prompt")
     v.add_argument("--output", default=None, help="write the result record (JSON) here")
     v.add_argument("--save-run", action="store_true", help="include the ranked run in the record")
@@ -233,18 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from .models import ModelNotAvailableError
+
     try:
         return int(args.func(args))
-    except (FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"ko-embed-lab {args.command}: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, TypeError, OverflowError, ModelNotAvailableError) as exc:
+        # A user's mistake (bad input, unwritable output, unknown or unreachable model): one line, rc 2.
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"ko-embed-lab {args.command}: error: {message}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        from .models import ModelNotAvailableError
-
-        if isinstance(exc, ModelNotAvailableError):
-            print(f"ko-embed-lab {args.command}: error: {exc}", file=sys.stderr)
-            return 3
-        raise
+    except KeyboardInterrupt:
+        print(f"ko-embed-lab {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddingModel", "ModelNotAvailableError", "load_model", "resolve_device", "resolve_dtype"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds any single request to the Hugging Face hub may take while a model is resolved.
+HUB_TIMEOUT_S = 10
 
 _DTYPES = {
     "float32": "float32",
@@ -91,7 +96,12 @@ class EmbeddingModel:
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
-        self.st.max_seq_length = int(value)
+        self.st.max_seq_length = check_max_seq_length(value, position_limit(self.st))
+
+    @property
+    def position_limit(self) -> int | None:
+        """The longest input the model's position embeddings allow, in tokens (None when unknown)."""
+        return position_limit(self.st)
 
     @property
     def tokenizer(self) -> Any:
@@ -232,14 +242,39 @@ class EmbeddingModel:
         return self.encode(texts, kind="document", **kwargs)
 
 
-def resolve_device(device: str = "auto") -> str:
-    """Turn ``"auto"`` into ``"cuda"`` or ``"cpu"``; check that an explicit CUDA device exists."""
-    if device in ("auto", "", None):
-        return config.default_device()
-    import torch
+_DEVICE = re.compile(r"^(cpu|cuda)(:\d+)?$")
 
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but no CUDA GPU is visible; use device='cpu'")
+
+def resolve_device(device: str = "auto") -> str:
+    """Turn ``"auto"`` into ``"cuda"`` or ``"cpu"`` and check that the device exists.
+
+    ``KO_EMBED_LAB_DEVICE`` (the default behind ``"auto"``) goes through the same check as an
+    explicit ``device=``.
+    """
+    if device is None or device == "auto" or device == "":
+        override = config.device_override()
+        if override is None:
+            return config.default_device()
+        return _check_device(override, source="KO_EMBED_LAB_DEVICE")
+    return _check_device(device, source="device")
+
+
+def _check_device(device: Any, *, source: str) -> str:
+    if not isinstance(device, str):
+        raise TypeError(f"{source}={device!r}: a device is a string such as 'cpu', 'cuda' or 'cuda:1'")
+    device = device.strip().lower()
+    if not _DEVICE.match(device):
+        raise ValueError(
+            f"{source}={device!r} is not supported: ko-embed-lab runs on 'cpu' or a CUDA GPU ('cuda', 'cuda:N')"
+        )
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"{source}={device!r} was asked for but no CUDA GPU is visible; use 'cpu'")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"{source}={device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible")
     return device
 
 
@@ -299,6 +334,8 @@ def load_model(
     dt = resolve_dtype(dtype, dev)
     spec = get_spec(requested)
     trc = spec.trust_remote_code if (trust_remote_code is None and spec) else bool(trust_remote_code)
+    if revision is None and spec is not None:
+        revision = spec.revision  # a registry pin (models that run their own code are always pinned)
 
     source_sha: str | None = None
     hub_id: str | None = None
@@ -314,11 +351,11 @@ def load_model(
         hub_id = spec.hub_id if spec else requested
         path, resolved_revision = _hub_snapshot(hub_id, revision)
 
+    if max_seq_length is not None:
+        check_max_seq_length(max_seq_length, None)  # type and lower bound before the (slow) load
     st = _load_st(path, dev, dt, trc, attn_implementation)
     if max_seq_length is not None:
-        if max_seq_length < 8:
-            raise ValueError(f"max_seq_length={max_seq_length} is too small; use at least 8 tokens")
-        st.max_seq_length = int(max_seq_length)
+        st.max_seq_length = check_max_seq_length(max_seq_length, position_limit(st))
     query_prompt, document_prompt = _apply_prompts(st, spec)
     model = EmbeddingModel(
         st=st,
@@ -335,6 +372,39 @@ def load_model(
     )
     logger.info("loaded %s on %s (%s), max_seq_length=%d", model.label, dev, dt, model.max_seq_length)
     return model
+
+
+def position_limit(st: Any) -> int | None:
+    """Usable positions of a sentence-transformers model's transformer (None when it has none).
+
+    RoBERTa-family models (XLM-R, the arctic models) reserve ``padding_idx + 1`` positions, so
+    8,194 position embeddings allow 8,192 tokens; BERT-family models use all of them.
+    """
+    try:
+        cfg = st[0].auto_model.config
+    except (AttributeError, IndexError, TypeError, KeyError):
+        return None
+    positions = getattr(cfg, "max_position_embeddings", None)
+    if not isinstance(positions, int):
+        return None
+    if getattr(cfg, "model_type", "") in ("xlm-roberta", "roberta", "camembert", "xlm-roberta-xl"):
+        positions -= int(getattr(cfg, "pad_token_id", 1) or 1) + 1
+    return positions
+
+
+def check_max_seq_length(value: Any, limit: int | None) -> int:
+    """Validate a maximum input length: an int of at least 8 and at most the model's position limit."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"max_seq_length={value!r} must be an int (tokens)")
+    value = int(value)
+    if value < 8:
+        raise ValueError(f"max_seq_length={value} is too small; use at least 8 tokens")
+    if limit is not None and value > limit:
+        raise ValueError(
+            f"max_seq_length={value} is more than this model's {limit} positions; use at most {limit} "
+            "(longer texts: split them, see kel.longdoc)"
+        )
+    return value
 
 
 def _bundled_path(home: Path | None) -> tuple[Path, str | None, str | None, str | None]:
@@ -396,8 +466,30 @@ def _hub_snapshot(hub_id: str, revision: str | None) -> tuple[Path, str | None]:
         raise ModelNotAvailableError(
             f"Model {hub_id!r} is not in the local cache and HF_HUB_OFFLINE is set. {ways_out}"
         )
+    from huggingface_hub import HfApi, constants
+
+    # Every network call made while resolving a model has a timeout: a hub (or proxy) that accepts
+    # connections and never answers must cost seconds, not minutes.
     try:
-        snap = Path(snapshot_download(hub_id, revision=revision, etag_timeout=10))
+        info = HfApi().model_info(hub_id, revision=revision, timeout=HUB_TIMEOUT_S)
+    except Exception as exc:
+        name = type(exc).__name__
+        if "Timeout" in name or "timed out" in str(exc).lower():
+            raise ModelNotAvailableError(
+                f"The Hugging Face hub at {constants.ENDPOINT} did not answer within {HUB_TIMEOUT_S} s while "
+                f"resolving {hub_id!r}. To work offline set HF_HUB_OFFLINE=1. {ways_out}"
+            ) from None
+        if "RepositoryNotFound" in name or "RevisionNotFound" in name:
+            raise ValueError(
+                f"{hub_id!r}{'@' + revision if revision else ''} was not found on the hub "
+                f"({constants.ENDPOINT}); check the name (`ko-embed-lab models` lists the registry)"
+            ) from None
+        raise ModelNotAvailableError(
+            f"Model {hub_id!r} is not in the local cache and the hub at {constants.ENDPOINT} could not be "
+            f"reached ({name}: {_first_line(exc)}). {ways_out}"
+        ) from None
+    try:
+        snap = Path(snapshot_download(hub_id, revision=info.sha or revision, etag_timeout=HUB_TIMEOUT_S))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}" if str(exc) else type(exc).__name__
         raise ModelNotAvailableError(
@@ -425,7 +517,21 @@ def _load_st(path: Path, device: str, dtype: str, trust_remote_code: bool, attn:
         if attn != "eager" and "attn" in str(exc).lower():
             logger.warning("%s does not support %s attention; falling back to eager", path, attn)
             return _load_st(path, device, dtype, trust_remote_code, "eager")
-        raise ValueError(f"could not load a model from {path}: {exc}") from exc
+        raise ValueError(f"could not load a model from {path}: {_first_line(exc)}") from exc
+    except (pickle.UnpicklingError, RuntimeError) as exc:
+        text = str(exc)
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in text or "pickle" in text.lower():
+            raise ValueError(
+                f"could not load a model from {path}: its weights are a pickle file that torch refuses to load "
+                "safely (weights_only). Convert them to model.safetensors where you trust the file, or use "
+                "another copy of the model"
+            ) from None
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _apply_prompts(st: SentenceTransformer, spec: ModelSpec | None) -> tuple[str, str]:

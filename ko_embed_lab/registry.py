@@ -32,6 +32,8 @@ class ModelSpec:
         aliases: Short names accepted by :func:`resolve_name`.
         matryoshka_dims: Dimensions the model was trained to be truncated to, if any.
         trust_remote_code: Whether loading needs the model's own code.
+        revision: Hub commit the registry pins (always set when ``trust_remote_code``: the code that
+            runs is the code that was reviewed at that commit).
         train_max_length: Longest input seen in (the last) fine-tuning, where known.
         notes: One line for humans.
     """
@@ -47,6 +49,7 @@ class ModelSpec:
     base: str | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)
     matryoshka_dims: tuple[int, ...] = field(default_factory=tuple)
+    revision: str | None = None
     trust_remote_code: bool = False
     train_max_length: int | None = None
     notes: str = ""
@@ -198,7 +201,9 @@ _SPECS = [
         params_millions=305,
         aliases=("gte-multilingual-base", "mgte"),
         trust_remote_code=True,
-        notes="Best dense model of the card's long-document (MLDR) table.",
+        # The commit mteb's model metadata names (mteb 2.26): its remote code runs only at this revision.
+        revision="ca1791e0bcc104f6db161f27de1340241b13c5a4",
+        notes="Best dense model of the card's long-document (MLDR) table. Runs its own code, pinned to a commit.",
     ),
     ModelSpec(
         name=BUNDLED_MODEL_NAME,

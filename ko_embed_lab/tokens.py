@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._hf import hf_quiet
+
 __all__ = [
     "Window",
     "count_tokens",
@@ -69,26 +71,28 @@ def count_tokens(
         raise TypeError("count_tokens takes a str or a list of str")
     if not items:
         return []
-    enc = tok(
-        [prompt + t for t in items],
-        add_special_tokens=special_tokens,
-        truncation=False,
-        return_attention_mask=False,
-        return_token_type_ids=False,
-    )
+    with hf_quiet():  # counting a text longer than the model's window is the point, not a mistake
+        enc = tok(
+            [prompt + t for t in items],
+            add_special_tokens=special_tokens,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
     counts = [len(ids) for ids in enc["input_ids"]]
     return counts[0] if single else counts
 
 
 def _offsets(tok: Any, text: str) -> list[tuple[int, int]]:
-    enc = tok(
-        text,
-        add_special_tokens=False,
-        truncation=False,
-        return_offsets_mapping=True,
-        return_attention_mask=False,
-        return_token_type_ids=False,
-    )
+    with hf_quiet():  # windows over a long text: its length past the model's window is expected
+        enc = tok(
+            text,
+            add_special_tokens=False,
+            truncation=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
     return [tuple(o) for o in enc["offset_mapping"]]
 
 

@@ -66,7 +66,7 @@ def test_cli_encode_and_evaluate_with_the_bundled_model(tmp_path, capsys) -> Non
     )
     emb = np.load(tmp_path / "q.npy")
     assert emb.shape == (2, 128)
-    meta = json.loads((tmp_path / "q.json").read_text(encoding="utf-8"))
+    meta = json.loads((tmp_path / "q.npy.json").read_text(encoding="utf-8"))
     assert meta["kind"] == "query" and meta["model"]["model"] == "bundled/multilingual-e5-small-q4"
     jl = tmp_path / "d.jsonl"
     jl.write_text("".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in CARD_DOCUMENTS), encoding="utf-8")

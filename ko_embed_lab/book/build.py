@@ -24,9 +24,27 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def build(book: Path, *, clean: bool = False) -> int:
-    """Build the book in ``book``; returns jupyter-book's exit status."""
+def check_model() -> str | None:
+    """Load the model the book will be built with; return a one-line error, or None when it loads."""
+    from ..models import ModelNotAvailableError, load_model
+
+    name = config.default_model_name()
+    try:
+        load_model(name)
+    except (ModelNotAvailableError, OSError, ValueError, TypeError) as exc:
+        return f"book: cannot build with model {name!r} (KO_EMBED_LAB_MODEL): " + " ".join(str(exc).split())
+    return None
+
+
+def build(book: Path, *, clean: bool = False, check: bool = True) -> int:
+    """Build the book in ``book``; returns jupyter-book's exit status (2 when the model cannot be loaded)."""
     import yaml
+
+    if check:
+        problem = check_model()
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
 
     book = book.resolve()
     build_dir = book / "_build"

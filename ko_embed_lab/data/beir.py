@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RetrievalSet", "doc_text", "iter_jsonl", "load_beir", "save_beir"]
+__all__ = ["RetrievalSet", "decode_error", "doc_text", "iter_jsonl", "load_beir", "save_beir"]
 
 
 @dataclass
@@ -92,16 +92,37 @@ def doc_text(doc: dict[str, str]) -> str:
     return (title + " " + text).strip() if len(title) > 0 else text.strip()
 
 
-def iter_jsonl(path: str | Path, what: str = "input", *, objects_only: bool = True) -> Iterator[tuple[int, Any]]:
+def decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> ValueError:
+    """A clear error for a file that is not in the expected encoding (often cp949/EUC-KR for Korean)."""
+    return ValueError(
+        f"{path} is not valid {encoding} (byte {exc.start}: {exc.reason}). Korean files are often cp949/EUC-KR: "
+        f"pass encoding='cp949' (--encoding cp949 on the command line) or convert it: "
+        f"iconv -f cp949 -t utf-8 {path.name} > {path.stem}.utf8{path.suffix}"
+    )
+
+
+def iter_jsonl(
+    path: str | Path, what: str = "input", *, objects_only: bool = True, encoding: str = "utf-8"
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(line number, value)`` for each non-blank line of a JSON-lines file.
 
     Raises :class:`FileNotFoundError` for a missing file and :class:`ValueError` naming the file and
-    line for invalid JSON (or, with ``objects_only``, a value that is not a JSON object).
+    line for invalid JSON (or, with ``objects_only``, a value that is not a JSON object), or for text
+    that is not in ``encoding``.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{what} file {path} does not exist")
-    with path.open(encoding="utf-8") as fh:
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; pass a file")
+    try:
+        yield from _iter_jsonl(path, objects_only, encoding)
+    except UnicodeDecodeError as exc:
+        raise decode_error(path, encoding, exc) from None
+
+
+def _iter_jsonl(path: Path, objects_only: bool, encoding: str) -> Iterator[tuple[int, Any]]:
+    with path.open(encoding=encoding) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -114,15 +135,15 @@ def iter_jsonl(path: str | Path, what: str = "input", *, objects_only: bool = Tr
             yield lineno, obj
 
 
-def _read_jsonl(path: Path, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_jsonl(path: Path, what: str, encoding: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.exists():
         raise FileNotFoundError(f"{what} file {path} does not exist (BEIR layout needs {path.name})")
-    yield from iter_jsonl(path, what)
+    yield from iter_jsonl(path, what, encoding=encoding)
 
 
-def _read_items(path: Path, what: str) -> dict[str, dict[str, Any]]:
+def _read_items(path: Path, what: str, encoding: str = "utf-8") -> dict[str, dict[str, Any]]:
     items: dict[str, dict[str, Any]] = {}
-    for lineno, obj in _read_jsonl(path, what):
+    for lineno, obj in _read_jsonl(path, what, encoding):
         if "_id" not in obj:
             raise ValueError(f"{path}:{lineno}: missing '_id'")
         if not isinstance(obj.get("text"), str):
@@ -136,7 +157,9 @@ def _read_items(path: Path, what: str) -> dict[str, dict[str, Any]]:
     return items
 
 
-def load_beir(path: str | Path, split: str = "test", *, name: str | None = None, strict: bool = True) -> RetrievalSet:
+def load_beir(
+    path: str | Path, split: str = "test", *, name: str | None = None, strict: bool = True, encoding: str = "utf-8"
+) -> RetrievalSet:
     """Load a retrieval set from a BEIR-layout folder, with validation.
 
     Args:
@@ -145,6 +168,7 @@ def load_beir(path: str | Path, split: str = "test", *, name: str | None = None,
         name: Name for records (default: the folder's name).
         strict: If true, qrels that name unknown query or document ids are an error; if false
             they are skipped and counted in ``skipped``.
+        encoding: Text encoding of the files (``"cp949"`` for many Korean files made on Windows).
 
     Raises:
         FileNotFoundError: A file of the layout is missing.
@@ -163,16 +187,19 @@ def load_beir(path: str | Path, split: str = "test", *, name: str | None = None,
     if not qrels_path.exists():
         have = sorted(p.stem for p in (root / "qrels").glob("*.tsv")) if (root / "qrels").is_dir() else []
         raise FileNotFoundError(f"{qrels_path} does not exist; splits present: {have or 'none'}")
-    corpus_raw = _read_items(root / "corpus.jsonl", "corpus")
+    corpus_raw = _read_items(root / "corpus.jsonl", "corpus", encoding)
     corpus = {k: {"title": str(v.get("title") or ""), "text": v["text"]} for k, v in corpus_raw.items()}
-    queries_all = {k: v["text"] for k, v in _read_items(root / "queries.jsonl", "queries").items()}
+    queries_all = {k: v["text"] for k, v in _read_items(root / "queries.jsonl", "queries", encoding).items()}
 
     qrels: dict[str, dict[str, int]] = {}
     skipped: dict[str, int] = {}
     unknown_q: list[str] = []
     unknown_d: list[str] = []
-    with qrels_path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh, delimiter="\t"))
+    try:
+        with qrels_path.open(encoding=encoding, newline="") as fh:
+            rows = list(csv.reader(fh, delimiter="\t"))
+    except UnicodeDecodeError as exc:
+        raise decode_error(qrels_path, encoding, exc) from None
     if not rows:
         raise ValueError(f"{qrels_path} is empty")
     start = 1 if rows[0] and not _is_int(rows[0][-1]) else 0
@@ -184,6 +211,8 @@ def load_beir(path: str | Path, split: str = "test", *, name: str | None = None,
         qid, did, score = row[0], row[1], row[-1]
         if not _is_int(score):
             raise ValueError(f"{qrels_path}:{lineno}: score {score!r} is not an integer")
+        if not -(2**31) <= int(score) < 2**31:
+            raise ValueError(f"{qrels_path}:{lineno}: score {score} is out of range (relevance grades are small ints)")
         if qid not in queries_all:
             unknown_q.append(qid)
             continue
@@ -196,7 +225,7 @@ def load_beir(path: str | Path, split: str = "test", *, name: str | None = None,
     if strict and (unknown_q or unknown_d):
         raise ValueError(
             f"{qrels_path}: {len(unknown_q)} judgments name unknown query ids (e.g. {unknown_q[:3]}) and "
-            f"{len(unknown_d)} unknown corpus ids (e.g. {unknown_d[:3]}); fix the files or pass strict=False to skip them"
+            f"{len(unknown_d)} unknown corpus ids (e.g. {unknown_d[:3]}); fix the files or pass strict=False (--lenient on the command line) to skip them"
         )
     if unknown_q:
         skipped["qrels_unknown_query"] = len(unknown_q)

@@ -7,6 +7,7 @@ every number; every system in the package (dense, lexical, fused) returns one.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from .runs import run_from_scores
 from .search import exact_search
 
 __all__ = ["RetrievalResult", "evaluate_retrieval"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,8 +117,22 @@ def evaluate_retrieval(
         >>> round(res.metrics["ndcg@10"], 3)  # doctest: +SKIP
         0.71
     """
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k={top_k!r} must be a positive int (mteb uses 1000)")
+    if not data.corpus:
+        raise ValueError(f"{data.name}: the corpus is empty; nothing to search")
+    # Queries with no relevant document cannot be scored (NDCG is undefined): BEIR and mteb drop them,
+    # and so does the loader; a set built by hand is held to the same rule, and the count is recorded.
+    qids = [q for q in data.queries if any(g > 0 for g in data.qrels.get(q, {}).values())]
+    dropped = len(data.queries) - len(qids)
+    if not qids:
+        raise ValueError(f"{data.name}: no query has a relevant document in the qrels; nothing to evaluate")
+    if dropped:
+        logger.warning(
+            "%s: %d of %d queries have no relevant document and are left out", data.name, dropped, len(data.queries)
+        )
+    qrels = {q: data.qrels[q] for q in qids}
     t0 = time.perf_counter()
-    qids = list(data.queries)
     dids = data.doc_ids()
     q = _encode(encoder, [data.queries[i] for i in qids], "query", query_prompt, encode_kwargs)
     t_q = time.perf_counter()
@@ -128,7 +145,7 @@ def evaluate_retrieval(
     t_d = time.perf_counter()
     idx, val = exact_search(q, d, top_k)
     run = run_from_scores(qids, dids, idx, val)
-    metrics, per_query = score_run(data.qrels, run)
+    metrics, per_query = score_run(qrels, run)
     t_end = time.perf_counter()
     ident = encoder_identity(encoder)
     used_q = query_prompt if query_prompt is not None else ident.get("query_prompt")
@@ -141,6 +158,7 @@ def evaluate_retrieval(
             "document_prompt": used_d,
             "top_k": top_k,
             "search": "exact cosine",
+            "queries_without_relevant_dropped": dropped,
             "metrics_by": "pytrec_eval",
         },
         timings={
