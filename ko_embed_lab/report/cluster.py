@@ -51,8 +51,10 @@ def pairs_sentence(pairs: Pairs) -> str:
     """How many pairs, queries and distinct positives there are, and why the no-duplicates rule matters.
 
     Example:
-        >>> pairs_sentence(pairs)[:40]
-        '559 pairs from 559 queries, but only 128'
+        >>> pairs.passage_ids  # four pairs from four queries, two positives
+        ('p1', 'p1', 'p2', 'p2')
+        >>> pairs_sentence(pairs)[:44]
+        '4 pairs from 4 queries, but only 2 distinct '
     """
     n_pos = len(set(pairs.passage_ids))
     return (
@@ -280,8 +282,8 @@ def k_sentence(k_table: pd.DataFrame) -> str:
     """The silhouette's range and peak over k, and why batching should not pick k by it.
 
     Example:
-        >>> k_sentence(k_table)[:30]
-        'The silhouette ranges from 0.0'
+        >>> k_sentence(k_table)[:26]
+        'The silhouette ranges from'
     """
     best_k = int(k_table["silhouette"].idxmax())
     blurred = k_table["silhouette"].max() < SEPARATED_SILHOUETTE
