@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from ko_embed_lab import cluster
+from ko_embed_lab.cluster.batches import _no_duplicate_pass
 from ko_embed_lab.data.beir import RetrievalSet
+from ko_embed_lab.plots import cluster as cluster_plots
 
 from .fakes import LookupEncoder
 
@@ -217,7 +219,7 @@ def test_no_duplicate_pass_matches_sentence_transformers() -> None:
         sampler = NoDuplicatesBatchSampler(ds, batch_size=8, drop_last=False, generator=torch.Generator(), seed=seed)
         expected = list(sampler)
         order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed)).tolist()
-        full, partial = cluster._no_duplicate_pass(order, [{a, p} for a, p in zip(anchors, positives, strict=True)], 8)
+        full, partial = _no_duplicate_pass(order, [{a, p} for a, p in zip(anchors, positives, strict=True)], 8)
         assert full + partial == expected[: len(full) + len(partial)]
 
 
@@ -381,6 +383,19 @@ def test_pairs_from_qrels() -> None:
         cluster.Pairs(("a",), ("b", "c"), ("d",), ("e",), (frozenset(),), (frozenset(),))
 
 
+def test_first_per_passage_keeps_the_first_pair_of_each_passage() -> None:
+    n = 4
+    pairs = cluster.Pairs(
+        query_ids=tuple(f"q{i}" for i in range(n)),
+        queries=tuple(f"query {i}" for i in range(n)),
+        passage_ids=("p1", "p2", "p1", "p3"),
+        passages=("one", "two", "one", "three"),
+        relevant=tuple(frozenset() for _ in range(n)),
+        hard_negatives=tuple(frozenset() for _ in range(n)),
+    )
+    assert pairs.first_per_passage() == [0, 1, 3]
+
+
 def test_probe_pairs() -> None:
     from ko_embed_lab.data import load_probe
 
@@ -431,10 +446,10 @@ def test_map_frame_hover_text_and_labels() -> None:
 
 def test_figures_name_the_model() -> None:
     df = cluster.map_frame(np.arange(8.0).reshape(4, 2), ["가", "나", "다", "라"], cluster=[0, 0, 1, 1])
-    fig = cluster.map_figure(df, color="cluster", title="지도", model="fake-model")
+    fig = cluster_plots.map_figure(df, color="cluster", title="지도", model="fake-model")
     assert "model: fake-model" in fig.layout.title.text
     assert "%{customdata[0]}" in fig.data[0].hovertemplate
-    hist = cluster.distribution_figure(
+    hist = cluster_plots.distribution_figure(
         __import__("pandas").DataFrame({"sim": [0.1, 0.2, 0.3], "strategy": ["a", "b", "a"]}),
         x="sim",
         color="strategy",
@@ -443,7 +458,49 @@ def test_figures_name_the_model() -> None:
     )
     assert "model: fake-model" in hist.layout.title.text
     with pytest.raises(ValueError, match="not a column"):
-        cluster.map_figure(df, color="domain", title="t")
+        cluster_plots.map_figure(df, color="domain", title="t")
+
+
+def test_chapter_figures_name_the_model_and_draw_each_measure() -> None:
+    import pandas as pd
+
+    agreement = pd.DataFrame(
+        {"ari_vs_full": [0.5, 1.0], "nmi_vs_full": [0.6, 1.0], "truth_nmi": [0.3, 0.4]},
+        index=pd.Index([2, 4], name="dim"),
+    )
+    fig = cluster_plots.truncation_figure(agreement, seed_ari=0.7, k=3, n_seeds=2, model="fake-model")
+    assert "model: fake-model" in fig.layout.title.text and "k = 3" in fig.layout.title.text
+    assert {t.name for t in fig.data} == {
+        "ARI with full-dim clusters",
+        "NMI with full-dim clusters",
+        "NMI with domain labels",
+    }
+    assert fig.layout.shapes[0].y0 == 0.7  # the seed-noise line
+    no_truth = cluster_plots.truncation_figure(agreement[["ari_vs_full"]], seed_ari=0.7, k=3, n_seeds=2)
+    assert [t.name for t in no_truth.data] == ["ARI with full-dim clusters"]
+    with pytest.raises(ValueError, match="none of the columns"):
+        cluster_plots.truncation_figure(agreement[[]], seed_ari=0.7, k=3, n_seeds=2)
+
+    k_table = pd.DataFrame({"silhouette": [0.1, 0.2], "inertia": [5.0, 3.0]}, index=pd.Index([2, 4], name="k"))
+    assert [t.name for t in cluster_plots.k_figure(k_table, dim=8, model="m").data] == ["silhouette"]
+
+    mean = pd.DataFrame(
+        {
+            "strategy": ["random", "clustered"] * 2,
+            "batch_size": [4, 4, 8, 8],
+            "k": [2] * 4,
+            "loss": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    sweep = cluster_plots.sweep_figure(mean, y="loss", title="t", model="m")
+    assert {a.text for a in sweep.layout.annotations} == {"batches of 4", "batches of 8"}
+
+    per_query = pd.DataFrame({"loss": [1.0, 0.0, 10.0], "strategy": ["random", "clustered", "random"]})
+    loss = cluster_plots.loss_figure(per_query, temperature=0.01, batch_size=4, k=2, model="m")
+    xs = sorted(x for t in loss.data for x in t.x)
+    assert xs == [-6.0, 0.0, 1.0]  # log10, with a zero loss clipped at 1e-6
+    negs = cluster_plots.negatives_figure(per_query.rename(columns={"loss": "sim"}), batch_size=4, k=2, model="m")
+    assert "batches of 4" in negs.layout.title.text and "model: m" in negs.layout.title.text
 
 
 @pytest.mark.slow
