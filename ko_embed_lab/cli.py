@@ -60,6 +60,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 _SIDECAR_MARK = "ko_embed_lab_sidecar"
+_ENCODE_STEP = 2048  # texts encoded (and cached) per step of `encode`
 
 
 def _read_texts(path: Path, field: str, encoding: str = "utf-8") -> list[str]:
@@ -149,7 +150,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     prompt = "" if args.no_prompt else None
     kind = "query" if args.query else "document"
     # Encode in steps, each written to the embedding cache as it completes: a killed run resumes.
-    step = 2048
+    step = _ENCODE_STEP
     parts = []
     from tqdm.auto import tqdm
 
