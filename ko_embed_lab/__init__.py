@@ -12,7 +12,7 @@ Typical use::
 
 from __future__ import annotations
 
-from . import analysis, benchmark, cluster, config, data, encode, longdoc, plots, registry, report, reported, retrieval
+from . import analysis, benchmark, cluster, config, data, encode, longdoc, plots, registry, report, retrieval
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME, TARGET_MODEL
 from .data import RetrievalSet, load_beir, load_long_korean
@@ -62,7 +62,6 @@ __all__ = [
     "provenance",
     "registry",
     "report",
-    "reported",
     "retrieval",
     "score_run",
     "split_windows",

@@ -225,9 +225,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import cli_benchmark
+    from .benchmark import CARD_MODEL, DatasetUnavailableError, reproduce_card
 
-    return cli_benchmark(args.model, args.tasks, args.batch_size, args.output_folder)
+    try:
+        result = reproduce_card(args.model, args.tasks, batch_size=args.batch_size, results_folder=args.output_folder)
+    except DatasetUnavailableError as exc:
+        print(f"ko-embed-lab benchmark: error: {exc}", file=sys.stderr)
+        return 4
+    print(
+        f"{result.model}: NDCG@10 reproduced here with mteb, against the figures reported in the card of {CARD_MODEL}"
+    )
+    print(result.comparison.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="—"))
+    print(f"results cache: {result.run.provenance.get('results_folder')}")
+    return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

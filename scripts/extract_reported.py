@@ -1,7 +1,7 @@
 """Extract the model card's benchmark tables into the package's data files (run once, kept for the record).
 
-Input: the model card text of ``dragonkue/snowflake-arctic-embed-l-v2.0-ko`` (the project's seed,
-``../shared/seed/*.txt`` next to the repository, or ``--card PATH``).
+Input: the model card text of ``dragonkue/snowflake-arctic-embed-l-v2.0-ko``, shipped as package data in
+``ko_embed_lab/data/reported/model_card.txt`` (its source is noted in that folder's README), or ``--card PATH``.
 Output: ``ko_embed_lab/data/reported/``
 
 * ``card_retrieval.csv`` — the card's table "Information Retrieval": NDCG@10 of 22 models on 7
@@ -40,11 +40,13 @@ SHORT_COLUMNS = (
 )
 
 
+CARD_TEXT = OUT / "model_card.txt"
+
+
 def _default_card() -> Path:
-    cards = sorted((ROOT.parent / "shared" / "seed").glob("*.txt"))
-    if not cards:
-        raise SystemExit("no card found in ../shared/seed/; pass --card PATH")
-    return cards[0]
+    if not CARD_TEXT.exists():
+        raise SystemExit(f"no card text at {CARD_TEXT}; pass --card PATH")
+    return CARD_TEXT
 
 
 def _cell(text: str) -> str:
@@ -198,7 +200,12 @@ def _models_csv(models: list[str], card_sha: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--card", type=Path, default=None, help="the model card text (default: ../shared/seed/*.txt)")
+    p.add_argument(
+        "--card",
+        type=Path,
+        default=None,
+        help="the model card text (default: ko_embed_lab/data/reported/model_card.txt)",
+    )
     p.add_argument("--check", action="store_true", help="fail if the files on disk differ from a fresh extraction")
     args = p.parse_args(argv)
     files = build(args.card or _default_card())

@@ -11,7 +11,9 @@ import pytest
 pytest.importorskip("mteb")
 
 from ko_embed_lab import benchmark as bench
-from ko_embed_lab import reported as rep
+from ko_embed_lab.benchmark import card as rep
+from ko_embed_lab.benchmark import runner
+from ko_embed_lab.cli import main as cli_main
 from ko_embed_lab.data.beir import RetrievalSet
 from ko_embed_lab.models import ModelNotAvailableError
 
@@ -276,30 +278,62 @@ def test_leaderboard_refuses_fusion_without_bm25() -> None:
 
 
 def test_cli_benchmark_exit_codes(offline: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.cli_benchmark(None, ["NotATask"], 8, str(tmp_path)) == 2
+    args = ["benchmark", "--batch-size", "8", "--output-folder", str(tmp_path)]
+    assert cli_main([*args, "--tasks", "NotATask"]) == 2
     assert "not one of the card's tasks" in capsys.readouterr().err
-    assert bench.cli_benchmark("some-org/not-a-cached-model", ["Ko-StrategyQA"], 8, str(tmp_path)) == 3
+    assert cli_main([*args, "--model", "some-org/not-a-cached-model", "--tasks", "Ko-StrategyQA"]) == 3
     assert "Ways out" in capsys.readouterr().err
+    _, enc = _toy()
+    with pytest.raises(bench.DatasetUnavailableError):  # the package raises; the CLI turns it into exit 4
+        bench.run_mteb(enc, ["Ko-StrategyQA"], backend="ko-embed-lab", results_folder=tmp_path)
 
 
-def test_cli_benchmark_prints_reproduced_against_reported(
+def test_cli_benchmark_exit_code_for_an_unavailable_dataset(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def no_data(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise bench.DatasetUnavailableError("Ko-StrategyQA: not in the local Hugging Face cache")
+
+    monkeypatch.setattr(runner, "run_mteb", no_data)
+    assert cli_main(["benchmark", "--tasks", "Ko-StrategyQA"]) == 4
+    assert "not in the local Hugging Face cache" in capsys.readouterr().err
+
+
+def _fake_run(seen: dict):  # type: ignore[no-untyped-def]
     table = pd.DataFrame(
         [{"model": rep.CARD_MODEL, "task": "Ko-StrategyQA", "split": "dev", "subset": "default", "ndcg_at_10": 0.81}]
     )
-    seen = {}
 
     def fake_run(model, tasks, *, batch_size, results_folder):  # type: ignore[no-untyped-def]
         seen.update(model=model, tasks=tasks, batch_size=batch_size, folder=results_folder)
         return bench.BenchmarkRun(table=table, task_results=[], provenance={"results_folder": "/r"})
 
-    monkeypatch.setattr(bench, "run_mteb", fake_run)
-    assert bench.cli_benchmark("arctic-ko", ["Ko-StrategyQA"], 64, "/r") == 0
+    return fake_run
+
+
+def test_reproduce_card_returns_reproduced_against_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    monkeypatch.setattr(runner, "run_mteb", _fake_run(seen))
+    result = bench.reproduce_card("arctic-ko", ["Ko-StrategyQA"], batch_size=64, results_folder="/r")
+    assert seen == {"model": "arctic-ko", "tasks": ["Ko-StrategyQA"], "batch_size": 64, "folder": "/r"}
+    assert result.model == rep.CARD_MODEL
+    assert list(result.comparison.columns) == ["task", "split", "subset", "reproduced", "reported", "difference"]
+    row = result.comparison.iloc[0]
+    assert row["reproduced"] == pytest.approx(0.81) and row["reported"] == pytest.approx(0.80498)
+    assert row["difference"] == pytest.approx(0.81 - 0.80498)
+
+
+def test_cli_benchmark_prints_reproduced_against_reported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: dict = {}
+    monkeypatch.setattr(runner, "run_mteb", _fake_run(seen))
+    args = ["benchmark", "--model", "arctic-ko", "--tasks", "Ko-StrategyQA", "--batch-size", "64"]
+    assert cli_main([*args, "--output-folder", "/r"]) == 0
     out = capsys.readouterr().out
     assert seen == {"model": "arctic-ko", "tasks": ["Ko-StrategyQA"], "batch_size": 64, "folder": "/r"}
     assert "0.8100" in out and "0.8050" in out and "0.0050" in out  # reproduced, reported, difference
-    assert "reported in the card" in out
+    assert "reported in the card" in out and "results cache: /r" in out
 
 
 def test_task_facts_from_mtebs_shipped_statistics() -> None:

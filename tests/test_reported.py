@@ -1,7 +1,8 @@
-"""The card's tables as package data, and the tools that read them (synthetic tables with hand answers)."""
+"""The card's tables as package data, the tools that read them, and the chapter's sentences (hand-made tables)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ko_embed_lab import reported as r
+from ko_embed_lab.benchmark import card as r
+from ko_embed_lab.plots.benchmark import matrix_figure
+from ko_embed_lab.report import benchmark as rb
 
 ROOT = Path(__file__).resolve().parent.parent
 GRANITE = "ibm-granite/granite-embedding-278m-multilingual"
@@ -73,14 +76,34 @@ def test_card_average_is_the_mean_of_available_tasks(rep: r.Reported) -> None:
     assert (check.drop(index=GRANITE)["n_tasks"] == 7).all()
 
 
+def _extract(*args: str) -> subprocess.CompletedProcess[str]:
+    pytest.importorskip("mteb")  # models.csv takes facts from mteb's model registry
+    script = ROOT / "scripts" / "extract_reported.py"
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_the_card_text_ships_with_the_package_and_matches_the_tables_hash() -> None:
+    card = r.card_text_path()
+    assert card.is_file(), "the model card text must ship as package data"
+    sha = hashlib.sha256(card.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
+    for name in ("card_retrieval.csv", "card_mldr.csv", "models.csv"):
+        head = (r.reported_dir() / name).read_text(encoding="utf-8").splitlines()[:4]
+        assert any(sha in line for line in head), f"{name} was not extracted from the shipped card text"
+    assert (r.reported_dir() / "README.md").read_text(encoding="utf-8").count(r.CARD_URL) >= 1
+
+
 def test_extraction_script_reproduces_the_shipped_files() -> None:
-    seed = sorted((ROOT.parent / "shared" / "seed").glob("*.txt"))
-    if not seed:
-        pytest.skip("the model card seed is not next to this checkout")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "extract_reported.py"), "--check"], capture_output=True, text=True
-    )
+    proc = _extract("--check")  # reads the shipped card text by default
     assert proc.returncode == 0, proc.stderr
+
+
+def test_extraction_check_fails_when_the_card_changes(tmp_path: Path) -> None:
+    text = r.card_text_path().read_text(encoding="utf-8")
+    assert "0.90927" in text
+    changed = tmp_path / "card.txt"
+    changed.write_text(text.replace("0.90927", "0.90928", 1), encoding="utf-8")
+    proc = _extract("--check", "--card", str(changed))
+    assert proc.returncode == 1 and "stale" in proc.stderr
 
 
 def test_average_skips_or_propagates_missing() -> None:
@@ -179,8 +202,273 @@ def test_load_reported_reports_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_matrix_figure_names_its_source_and_leaves_missing_blank(rep: r.Reported) -> None:
-    fig = r.matrix_figure(rep.scores, "NDCG@10", r.SOURCE_LABEL)
+    fig = matrix_figure(rep.scores, "NDCG@10", r.SOURCE_LABEL)
     assert "model:" in fig.layout.title.text and r.CARD_MODEL in fig.layout.title.text
     text = fig.data[0].text
     row = rep.models.index(GRANITE)
     assert text[row][0] == "" and text[0][0] == "0.571"
+
+
+# --- the chapter's sentences (ko_embed_lab.report.benchmark), one test per branch, hand-made tables --
+
+F = "F"  # the focus model of the toy tables
+
+
+def _toy_reported(c_row: list[float], a_row: list[float] | None = None) -> r.Reported:
+    """Models F, A, B, C on tasks a, b, c; C misses task a. F scores below its average on a."""
+    rows = {F: [0.8, 0.9, 1.0], "A": a_row or [0.4, 0.5, 0.6], "B": [0.3, 0.4, 0.5], "C": c_row}
+    scores = pd.DataFrame.from_dict(rows, orient="index", columns=["a", "b", "c"])
+    facts = pd.DataFrame({"params_millions": [1, 2, 3, 4]}, index=list(rows))
+    mldr = pd.Series([0.1, 0.2], index=[F, "A"], name=r.LONG_TASK)
+    return r.Reported(scores, r.average(scores).rename("average (card)"), mldr, facts, "toy")
+
+
+def _toy_loo(leaders: list[str], focus_ranks: list[int]) -> pd.DataFrame:
+    index = ["all tasks", "without a", "without b", "without c"]
+    return pd.DataFrame(
+        {
+            "leader": leaders,
+            f"rank of {F}": focus_ranks,
+            "kendall tau vs all tasks": [1.0, 0.8, 0.6, 0.9],
+            "models changing rank": [0, 2, 3, 1],
+            "largest rank change": [0, 1, 2, 1],
+        },
+        index=index,
+    )
+
+
+def test_card_table_one_model_averaged_over_fewer_tasks() -> None:
+    rep = _toy_reported([float("nan"), 0.2, 0.3])
+    text = rb.card_table(rep, r.check_card_average(rep))
+    assert "**4 models on 3 tasks**" in text and "for 2 of them on MultiLongDocRetrieval" in text
+    assert "(`C` on a)" in text and text.endswith("so `C` is averaged over 2 tasks and every other model over 3.")
+
+
+def test_card_table_several_models_averaged_over_fewer_tasks() -> None:
+    rep = _toy_reported([float("nan"), 0.2, 0.3])
+    check = r.check_card_average(rep).assign(n_tasks=[3, 2, 3, 2])
+    assert rb.card_table(rep, check).endswith("so 2 models are averaged over fewer tasks than the others.")
+
+
+@pytest.mark.parametrize(
+    ("known", "tail"), [([1500.0, 300.0, 300.0, 300.0], "none."), ([1500.0, 300.0, 300.0, None], "`D`.")]
+)
+def test_model_size_names_models_of_unknown_size(known: list[float | None], tail: str) -> None:
+    table = pd.DataFrame(
+        {"average (card)": [0.5, 0.9, 0.8, 0.7], "params_millions": known, "max_tokens": [8192, 512, 512, 512]},
+        index=pd.Index(["Big", "S1", "S2", "D"], name="model"),
+    )
+    text = rb.model_size(table, r.model_sizes(table))
+    assert "the best of the 1 models with a billion parameters or more, `Big` (1.5B), ranks 4 of 4" in text
+    assert "the top 3 all have about 300M parameters" in text and text.endswith(f"unknown for {tail}")
+
+
+def _toy_pair(diffs: list[float]) -> pd.DataFrame:
+    pair = pd.DataFrame(
+        {"difference": diffs, "one query": [0.01] * len(diffs)}, index=[f"t{i}" for i in range(len(diffs))]
+    )
+    pair["difference in queries"] = pair["difference"] / pair["one query"]
+    return pair
+
+
+FINE_SCORES = pd.DataFrame({"t0": [0.6, 0.5]}, index=[F, "Base"])
+
+
+@pytest.mark.parametrize(
+    ("diffs", "expect"),
+    [
+        ([0.1, 0.05, -0.02], "and lowered it on **t2** (−0.020). "),
+        ([0.1, 0.05, 0.03], "and lowered it on none. "),
+    ],
+    ids=["some-tasks-lower", "no-task-lower"],
+)
+def test_fine_tune_names_the_tasks_it_lowers(diffs: list[float], expect: str) -> None:
+    text = rb.fine_tune(_toy_pair(diffs), FINE_SCORES, F, "Base")
+    assert (
+        text.startswith("Korean fine-tuning raised NDCG@10 on ")
+        and "most on **t0** (+0.100, about 10 queries' worth)" in text
+    )
+    assert expect in text and "The average moves by +0.100." in text
+
+
+@pytest.mark.parametrize(
+    ("diffs", "tiny"),
+    [([0.1, 0.005, -0.02], "On t1 the change is smaller"), ([0.1, 0.05, -0.02], None)],
+    ids=["below-one-query", "all-above-one-query"],
+)
+def test_fine_tune_flags_changes_below_one_query(diffs: list[float], tiny: str | None) -> None:
+    text = rb.fine_tune(_toy_pair(diffs), FINE_SCORES, F, "Base")
+    if tiny:
+        assert tiny in text
+    else:
+        assert "smaller than what one query" not in text
+
+
+def test_task_agreement_finds_the_weakest_pair_and_the_loner() -> None:
+    corr = pd.DataFrame([[1.0, 0.9, 0.1], [0.9, 1.0, 0.3], [0.1, 0.3, 1.0]], index=list("xyz"), columns=list("xyz"))
+    text = rb.task_agreement(corr)
+    assert (
+        "between **x** and **z** (ρ = 0.10)" in text
+        and "**z** agrees least with the others on average (mean ρ = 0.20)" in text
+    )
+
+
+def test_leave_one_out_focus_leads_everywhere() -> None:
+    text = rb.leave_one_out(_toy_loo([F] * 4, [1] * 4), _toy_reported([float("nan"), 0.2, 0.3]), F)
+    assert text.startswith(f"`{F}` leads in all 4 variants. ")
+    assert "up to 3 of 4 models change rank, one by 2 places" in text and "down to 0.60" in text
+
+
+def test_leave_one_out_one_other_leader_and_a_steady_focus() -> None:
+    text = rb.leave_one_out(_toy_loo(["A"] * 4, [2] * 4), _toy_reported([float("nan"), 0.2, 0.3]), F)
+    assert text.startswith(f"Across the 4 variants the leader is always `A` and `{F}` ranks 2 in every variant. ")
+
+
+def test_leave_one_out_several_leaders_and_a_moving_focus() -> None:
+    text = rb.leave_one_out(_toy_loo([F, "A", F, "B"], [1, 2, 1, 3]), _toy_reported([float("nan"), 0.2, 0.3]), F)
+    assert f"the leader is one of 3 models (`{F}`, `A`, `B`) and `{F}` ranks between 1 and 3. " in text
+
+
+def test_leave_one_out_every_other_model_below_and_the_same_rank() -> None:
+    # C (0.25 over b, c) is last either way; every other model scores below its own average on a.
+    text = rb.leave_one_out(_toy_loo([F] * 4, [1] * 4), _toy_reported([float("nan"), 0.2, 0.3]), F)
+    assert "a task on which every other model scores below its own average. " in text
+    assert text.endswith(
+        "(4 either way, against the others on the same 2 tasks), but such an average is not comparable by construction."
+    )
+
+
+def test_leave_one_out_some_models_above_and_a_different_rank() -> None:
+    # A scores above its average on a; C is 3rd by the card's average (0.46 < A's 0.5) but 2nd on b, c (A: 0.45).
+    rep = _toy_reported([float("nan"), 0.46, 0.46], a_row=[0.6, 0.5, 0.4])
+    text = rb.leave_one_out(_toy_loo([F] * 4, [1] * 4), rep, F)
+    assert "a task on which 67% of the other models score below their own average. " in text
+    assert text.endswith("It ranks 3 by the card's average but 2 against the others on the same 2 tasks.")
+
+
+def test_long_vs_short_on_the_card_sentence(rep: r.Reported) -> None:
+    text = rb.long_vs_short(r.long_vs_short(rep), r.CARD_MODEL, 1300, 8192)
+    assert (
+        "the 20 models they share" in text
+        and f"`{r.CARD_MODEL}` is ranked 1 of 20 on the short tasks and 3 of 20 on MLDR" in text
+    )
+    assert "the best on MLDR, `Alibaba-NLP/gte-multilingual-base`" in text and "at most 1,300 tokens" in text
+
+
+TOY_FACTS = pd.DataFrame({"documents": [2_500_000, 1_200_000, 500]}, index=["Big1", "Big2", "Small"])
+
+
+def test_reproduced_when_the_cache_is_empty() -> None:
+    text = rb.reproduced(None, TOY_FACTS, "/cache")
+    assert text.startswith("**No reproduced results in this build.**") and "`/cache`" in text
+    assert "where the 3 datasets" in text and "Big1 and Big2 each search about 1.2 million passages" in text
+
+
+def test_reproduced_with_reported_figures() -> None:
+    comparison = pd.DataFrame(
+        {"model": ["m", "m", "n"], "reported": [0.5, 0.4, None], "difference": [0.01, -0.02, None]}
+    )
+    text = rb.reproduced(comparison, TOY_FACTS, "/cache")
+    assert text.startswith(
+        "Read 3 reproduced results (2 models) from `/cache`. Where the card has a figure (2 of them)"
+    )
+    assert "ranges from −0.0200 to +0.0100 (mean absolute difference 0.0150)" in text
+
+
+def test_reproduced_without_reported_figures() -> None:
+    comparison = pd.DataFrame({"model": ["n"], "reported": [None], "difference": [None]})
+    assert rb.reproduced(comparison, TOY_FACTS, "/c").endswith("None of them is a model the card reports.")
+
+
+def test_mteb_agreement_and_table_from_hand_made_runs() -> None:
+    from types import SimpleNamespace
+
+    key = "full"
+    ours = SimpleNamespace(metrics={"ndcg@10": 0.75}, per_query={"q1": {"ndcg@10": 0.5}, "q2": {"ndcg@10": 1.0}})
+    run = SimpleNamespace(
+        table=pd.DataFrame({"ndcg_at_10": [0.75], key: [0.7500002]}), per_query={"toy": {"q1": 0.5000003, "q2": 1.0}}
+    )
+    data = SimpleNamespace(name="toy", queries={"q1": "", "q2": ""}, corpus={"d": {}})
+    assert rb.mteb_difference(ours, run, key) == pytest.approx(2e-7)
+    text = rb.mteb_agreement(ours, run, data, key)
+    assert text.startswith(
+        "On 2 queries and 1 passages the two evaluators differ by 2.0e-07 in mean NDCG@10 and by at most 3.0e-07"
+    )
+    table = rb.mteb_check_table(ours, run, key)
+    assert table["NDCG@10"].tolist() == pytest.approx([0.75, 0.75, 0.7500002])
+
+
+def test_skipped_models_none() -> None:
+    assert rb.skipped_models({}) == "Every model asked for loaded in this build; none is left out of the leaderboard."
+
+
+def test_skipped_models_some() -> None:
+    text = rb.skipped_models({"org/x": "not cached", "org/y": "no hub"})
+    assert (
+        text == "Models that could not be loaded in this build and are left out: `org/x` (not cached); `org/y` (no hub)"
+    )
+
+
+def _toy_board(bm25_form: float, bm25_domain: float, fused: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from ko_embed_lab.benchmark import BM25_SYSTEM
+
+    dense = "m (prompt 'query: ')"
+    table = pd.DataFrame({"ndcg@10": [0.8, fused, 0.5]}, index=[dense, "RRF: m + BM25", BM25_SYSTEM])
+    table = table.sort_values("ndcg@10", ascending=False)
+    by_form = pd.DataFrame(
+        {"n": [3, 2], dense: [0.9, 0.6], BM25_SYSTEM: [0.4, bm25_form]}, index=["question", "keywords"]
+    )
+    by_domain = pd.DataFrame({"n": [4, 1], dense: [0.8, 0.7], BM25_SYSTEM: [0.3, bm25_domain]}, index=["law", "health"])
+    return table, by_form, by_domain
+
+
+MODEL = __import__("types").SimpleNamespace(label="m", query_prompt="query: ")
+
+
+def test_leaderboard_bm25_wins_somewhere_and_fusion_helps() -> None:
+    text = rb.leaderboard(*_toy_board(0.7, 0.9, 0.85), MODEL)
+    assert text.startswith(
+        "On this build's KoProbe (5 queries), **RRF: m + BM25** leads with NDCG@10 0.850; BM25 over morphemes reaches 0.500."
+    )
+    assert "on these query forms: keywords; and in these domains: health. " in text
+    assert text.endswith("changes NDCG@10 by +0.050 against the dense run alone.")
+
+
+def test_leaderboard_bm25_wins_nowhere_and_fusion_costs() -> None:
+    text = rb.leaderboard(*_toy_board(0.5, 0.6, 0.75), MODEL)
+    assert "on no query form; and in no domain. " in text
+    assert text.endswith(
+        "by −0.050 against the dense run alone: fusing with a clearly weaker run can cost more than it adds."
+    )
+
+
+def _takeaways(n_short: list[int], diffs: list[float], leaders: list[str]) -> list[str]:
+    check = pd.DataFrame({"difference": [1e-7, -2e-7, 0.0], "n_tasks": n_short})
+    lvs = pd.DataFrame({"short average": [0.3, 0.2, 0.1, 0.4], r.LONG_TASK: [0.1, 0.2, 0.3, 0.4]})
+    return rb.takeaways(check, _toy_pair(diffs), _toy_loo(leaders, [1] * 4), lvs, 3e-8).splitlines()
+
+
+def test_takeaways_one_model_one_tiny_difference_one_leader() -> None:
+    lines = _takeaways([3, 2, 3], [0.1, 0.005, -0.02], [F] * 4)
+    assert lines[0].endswith(
+        "here the averages recompute to within 2e-07, but 1 of 3 models is averaged over fewer tasks than the rest."
+    )
+    assert (
+        lines[1]
+        == "- The Korean fine-tune beats its base on 2 of 3 tasks, by up to 0.100; 1 of the 3 differences is smaller than one query's worth of its test set."
+    )
+    assert (
+        lines[2]
+        == f"- The card's leader survives dropping any one task (`{F}`); the middle of the table does not (moves of up to 2 places)."
+    )
+    assert "(τ = 0.00)" in lines[3] and "(difference 3.0e-08)" in lines[4]
+
+
+def test_takeaways_several_models_several_tiny_differences_several_leaders() -> None:
+    lines = _takeaways([2, 2, 3], [0.005, 0.004, -0.02], [F, "A", F, F])
+    assert lines[0].endswith("but 2 of 3 models are averaged over fewer tasks than the rest.")
+    assert "2 of the 3 differences are smaller" in lines[1]
+    assert (
+        lines[2]
+        == "- Even the leader depends on which tasks are averaged (2 different leaders); (moves of up to 2 places)."
+    )

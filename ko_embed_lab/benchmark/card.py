@@ -8,8 +8,8 @@ to facts about each model (parameters, dimension, maximum length). Everything lo
 labelled *reported*: these are the card's numbers, never measurements of this package.
 
 The functions below work on any wide score table (rows = models, columns = tasks), so they apply
-equally to the reported figures, to reproduced ones (:mod:`ko_embed_lab.benchmark`) or to a
-user's own table.
+equally to the reported figures, to reproduced ones (:func:`ko_embed_lab.benchmark.read_results`)
+or to a user's own table. Their figures are built in :mod:`ko_embed_lab.plots.benchmark`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import TARGET_MODEL
+from ..config import TARGET_MODEL
 
 if TYPE_CHECKING:
     import pandas as pd
-    import plotly.graph_objects as go
 
 __all__ = [
     "CARD_MODEL",
     "CARD_TASKS",
+    "CARD_TEXT_FILE",
     "CARD_URL",
     "LONG_TASK",
     "SHORT_TASKS",
@@ -38,13 +38,14 @@ __all__ = [
     "Reported",
     "average",
     "card_task",
+    "card_text_path",
     "check_card_average",
     "compare",
     "leave_one_task_out",
     "leave_one_task_out_summary",
     "load_reported",
     "long_vs_short",
-    "matrix_figure",
+    "model_sizes",
     "pair_difference",
     "ranking_agreement",
     "ranks",
@@ -56,6 +57,8 @@ __all__ = [
 CARD_MODEL = TARGET_MODEL
 #: Where the card lives.
 CARD_URL = f"https://huggingface.co/{CARD_MODEL}"
+#: The card's text as shipped in :func:`reported_dir` (the input of ``scripts/extract_reported.py``).
+CARD_TEXT_FILE = "model_card.txt"
 #: Label for figures of the card's numbers (it goes where a figure names its model).
 SOURCE_LABEL = f"the models compared in the card of {CARD_MODEL} — reported figures, not measured here"
 
@@ -117,6 +120,11 @@ def card_task(name: str) -> CardTask:
 def reported_dir() -> Path:
     """Folder of the shipped CSV files."""
     return Path(str(resources.files("ko_embed_lab") / "data" / "reported"))
+
+
+def card_text_path() -> Path:
+    """The model card text the shipped tables were extracted from (package data; see the folder's README)."""
+    return reported_dir() / CARD_TEXT_FILE
 
 
 @dataclass(frozen=True)
@@ -216,6 +224,19 @@ def load_reported(folder: str | Path | None = None) -> Reported:
         facts=facts.copy(),
         source=f"model card of {CARD_MODEL} ({CARD_URL}), reported figures",
     )
+
+
+def model_sizes(table: pd.DataFrame) -> pd.DataFrame:
+    """The models of :meth:`Reported.table` whose size is known: average, parameters, maximum length.
+
+    Returns:
+        One row per model with a known parameter count: ``model``, ``average (card)``,
+        ``params_millions``, ``max_tokens`` and ``max input tokens`` (the same, as a label).
+    """
+    cols = ["model", "average (card)", "params_millions", "max_tokens"]
+    sizes = table.reset_index()[cols].dropna(subset=["params_millions"])
+    sizes["max input tokens"] = sizes["max_tokens"].astype(int).astype(str)
+    return sizes
 
 
 def average(scores: pd.DataFrame, tasks: Sequence[str] | None = None, *, skip_missing: bool = True) -> pd.Series:
@@ -431,44 +452,3 @@ def compare(reproduced: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     out["difference"] = out["reproduced"] - out["reported"]
     first = ["model", "task", "reported", "reproduced", "difference"]
     return out[first + [c for c in out.columns if c not in first]]
-
-
-def matrix_figure(
-    matrix: pd.DataFrame,
-    title: str,
-    model: str | None = None,
-    *,
-    value_name: str = "NDCG@10",
-    fmt: str = ".3f",
-    colorscale: str = "Blues",
-    reverse: bool = False,
-    zmid: float | None = None,
-    height: int | None = None,
-) -> go.Figure:
-    """An annotated heatmap of a labelled matrix (models × tasks, task × task...), house style.
-
-    Missing cells stay blank. ``model`` names who produced the numbers (the subtitle).
-    """
-    import numpy as np
-    import plotly.graph_objects as go
-
-    from .plots import style
-
-    z = matrix.to_numpy(dtype=float)
-    text = [["" if np.isnan(v) else format(v, fmt) for v in row] for row in z]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[str(c) for c in matrix.columns],
-            y=[str(i) for i in matrix.index],
-            text=text,
-            texttemplate="%{text}",
-            colorscale=colorscale,
-            reversescale=reverse,
-            zmid=zmid,
-            hovertemplate=f"%{{y}}<br>%{{x}}<br>{value_name}: %{{z:{fmt}}}<extra></extra>",
-            colorbar={"title": {"text": value_name}},
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    return style(fig, title, model, height=height or max(380, 26 * len(matrix.index) + 160))

@@ -1,0 +1,108 @@
+"""Benchmarks: the card's tables as reported data, mteb runs that reproduce them, a live leaderboard.
+
+One module per concern:
+
+* :mod:`.card` — the model card's tables, labelled *reported*, and tools to read any score table
+  critically (averages, ranks, pair differences, task correlation, leave-one-task-out, long
+  against short documents, reproduced against reported);
+* :mod:`.tasks` — mteb task objects for the card's tasks, their sizes, KoProbe as an mteb task;
+* :mod:`.encoder` — any model of the package seen by mteb;
+* :mod:`.runner` — :func:`run_mteb`, the results cache, :func:`read_results`, :func:`reproduce_card`;
+* :mod:`.leaderboard` — :func:`probe_leaderboard` on KoProbe.
+
+Figures of these tables are built in :mod:`ko_embed_lab.plots.benchmark`; the chapter's
+conclusions are chosen in :mod:`ko_embed_lab.report.benchmark`. ``mteb`` is an optional
+dependency, imported only when a function needs it.
+"""
+
+from __future__ import annotations
+
+from . import card, encoder, leaderboard, runner, tasks
+from .card import (
+    CARD_MODEL,
+    CARD_TASKS,
+    CARD_URL,
+    LONG_TASK,
+    SHORT_TASKS,
+    SOURCE_LABEL,
+    CardTask,
+    Reported,
+    average,
+    card_task,
+    card_text_path,
+    check_card_average,
+    compare,
+    leave_one_task_out,
+    leave_one_task_out_summary,
+    load_reported,
+    long_vs_short,
+    model_sizes,
+    pair_difference,
+    ranking_agreement,
+    ranks,
+    reported_dir,
+    task_correlation,
+)
+from .encoder import Backend, mteb_encoder
+from .leaderboard import BM25_SYSTEM, Leaderboard, dense_system, fusion_system, probe_leaderboard
+from .runner import (
+    PROVENANCE_FILE,
+    BenchmarkRun,
+    CardReproduction,
+    DatasetUnavailableError,
+    default_results_folder,
+    read_results,
+    reproduce_card,
+    run_mteb,
+)
+from .tasks import FULL_PRECISION_KEY, card_tasks, probe_task, task_facts
+
+__all__ = [
+    "BM25_SYSTEM",
+    "CARD_MODEL",
+    "CARD_TASKS",
+    "CARD_URL",
+    "FULL_PRECISION_KEY",
+    "LONG_TASK",
+    "PROVENANCE_FILE",
+    "SHORT_TASKS",
+    "SOURCE_LABEL",
+    "Backend",
+    "BenchmarkRun",
+    "CardReproduction",
+    "CardTask",
+    "DatasetUnavailableError",
+    "Leaderboard",
+    "Reported",
+    "average",
+    "card",
+    "card_task",
+    "card_tasks",
+    "card_text_path",
+    "check_card_average",
+    "compare",
+    "default_results_folder",
+    "dense_system",
+    "encoder",
+    "fusion_system",
+    "leaderboard",
+    "leave_one_task_out",
+    "leave_one_task_out_summary",
+    "load_reported",
+    "long_vs_short",
+    "model_sizes",
+    "mteb_encoder",
+    "pair_difference",
+    "probe_leaderboard",
+    "probe_task",
+    "ranking_agreement",
+    "ranks",
+    "read_results",
+    "reported_dir",
+    "reproduce_card",
+    "run_mteb",
+    "runner",
+    "task_correlation",
+    "task_facts",
+    "tasks",
+]
