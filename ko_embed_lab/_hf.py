@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["hf_quiet"]
 
@@ -25,14 +26,15 @@ def hf_quiet(*, verbosity: bool = True, datasets: bool = False) -> Iterator[None
     hf_logging.disable_progress_bar()
     if verbosity:
         hf_logging.set_verbosity_error()
-    ds_logging = None
+    ds_logging: Any = None
     ds_bars = False
     if datasets:
         try:
-            from datasets.utils import logging as ds_logging
+            import datasets.utils.logging as ds_module
         except ImportError:  # pragma: no cover - datasets comes with mteb
-            ds_logging = None
+            pass
         else:
+            ds_logging = ds_module
             ds_bars = ds_logging.is_progress_bar_enabled()
             ds_logging.disable_progress_bar()
     try:

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["main"]
 
@@ -148,7 +149,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     side = _sidecar(out)
     model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
     prompt = "" if args.no_prompt else None
-    kind = "query" if args.query else "document"
+    kind: Literal["query", "document"] = "query" if args.query else "document"
     # Encode in steps, each written to the embedding cache as it completes: a killed run resumes.
     step = _ENCODE_STEP
     parts = []

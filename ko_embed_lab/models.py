@@ -186,6 +186,7 @@ class EmbeddingModel:
         batch_tokens: int | None = None,
         max_batch_size: int | None = None,
         devices: Sequence[str] | None = None,
+        **unknown: Any,
     ) -> np.ndarray:
         """Embed texts as L2-normalised float32 rows.
 
@@ -210,6 +211,8 @@ class EmbeddingModel:
             >>> float(q @ d.T) > 0.8
             True
         """
+        if unknown:  # the Encoder protocol takes **kwargs; this encoder knows exactly these
+            raise TypeError(f"encode() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
         prompt_text = self.prompt_for(kind, prompt)
 
         def compute(batch: list[str]) -> np.ndarray:
