@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+# The package's one RSS sampler (.base_mb, .peak_mb), re-exported for the benchmark scripts.
+from ko_embed_lab._memory import PeakRSS as PeakRSS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,36 +111,3 @@ def machine() -> dict[str, Any]:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
-
-
-class PeakRSS:
-    """Context manager sampling this process's resident memory every few ms: ``.base_mb``, ``.peak_mb``.
-
-    ``ru_maxrss`` cannot separate the encode from the model load that came before it; sampling can.
-    """
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.base_mb = self.peak_mb = 0.0
-
-    def __enter__(self) -> PeakRSS:
-        import threading
-
-        import psutil
-
-        proc = psutil.Process()
-        self.base_mb = self.peak_mb = proc.memory_info().rss / 2**20
-        self._stop = threading.Event()
-
-        def sample() -> None:
-            while not self._stop.is_set():
-                self.peak_mb = max(self.peak_mb, proc.memory_info().rss / 2**20)
-                self._stop.wait(self.interval)
-
-        self._thread = threading.Thread(target=sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()

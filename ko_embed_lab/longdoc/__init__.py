@@ -1,0 +1,78 @@
+"""Long documents: token statistics, needle-in-a-haystack sets, long-document scoring and cost per length.
+
+The target model (``dragonkue/snowflake-arctic-embed-l-v2.0-ko``) accepts 8,192 tokens but was
+fine-tuned on at most 1,300; the embedded default accepts 512. What happens to a document longer
+than that depends on how it is scored. This package measures it, one module per concern:
+
+* :mod:`.lengths` — **tokens and characters**: :func:`length_stats`, :func:`chars_for_tokens` (the
+  card's "1,300 tokens ≈ 2,500 characters"), :func:`content_window` and the model's limits,
+  :func:`hangul_coverage` / :func:`syllable_usage` (Hangul syllables that the XLM-R vocabulary can
+  only write as ``<unk>``, and how often real text uses them).
+* :mod:`.haystack` — **haystacks**: :func:`build_haystack` places a relevant passage (the *needle*)
+  at a relative position inside filler text, to a target length in tokens, in the spirit of
+  LongEmbed's needle tests; :func:`needle_sets` builds whole retrieval sets from KoProbe needs.
+* :mod:`.strategies` — **strategies**: :class:`LongDocScorer` scores long documents five ways
+  (truncation, best chunk, mean of chunks, BM25 over morphemes, rank fusion).
+* :mod:`.grid` — **the needle grid** and its readings: :func:`needle_grid`, :func:`length_regime`,
+  :func:`regime_summary`, :func:`evidence_ranks`, :func:`locate`.
+* :mod:`.cost` — **cost**: :func:`measure_cost`, time and peak memory per document at each length.
+
+Token counts use the model's own tokenizer; "content tokens" exclude ``<s>``/``</s>``.
+"""
+
+from __future__ import annotations
+
+from ..tokens import Window
+from .cost import measure_cost
+from .grid import evidence_ranks, length_regime, locate, needle_grid, regime_summary
+from .haystack import POSITIONS, Haystack, Needle, NeedleSet, build_haystack, needle_sets, pick_needles
+from .lengths import (
+    HANGUL_SYLLABLES,
+    LENGTHS,
+    HangulCoverage,
+    chars_for_tokens,
+    content_window,
+    default_chunk_tokens,
+    grid_lengths,
+    hangul_coverage,
+    length_stats,
+    prompt_token_count,
+    reliable_length,
+    syllable_usage,
+)
+from .strategies import STRATEGIES, STRATEGY_LABELS, LongDocScorer, chunk_scores, chunk_texts, score_strategies
+
+__all__ = [
+    "HANGUL_SYLLABLES",
+    "LENGTHS",
+    "POSITIONS",
+    "STRATEGIES",
+    "STRATEGY_LABELS",
+    "HangulCoverage",
+    "Haystack",
+    "LongDocScorer",
+    "Needle",
+    "NeedleSet",
+    "Window",
+    "build_haystack",
+    "chars_for_tokens",
+    "chunk_scores",
+    "chunk_texts",
+    "content_window",
+    "default_chunk_tokens",
+    "evidence_ranks",
+    "grid_lengths",
+    "hangul_coverage",
+    "length_regime",
+    "length_stats",
+    "locate",
+    "measure_cost",
+    "needle_grid",
+    "needle_sets",
+    "pick_needles",
+    "prompt_token_count",
+    "regime_summary",
+    "reliable_length",
+    "score_strategies",
+    "syllable_usage",
+]
