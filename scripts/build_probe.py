@@ -4,6 +4,11 @@ Sources: ``data_src/probe/<domain>.json`` (one file per domain, written for this
 Output: ``ko_embed_lab/data/probe/`` — ``corpus.jsonl``, ``queries.jsonl``, ``qrels/test.tsv``,
 ``query_labels.tsv``, ``passage_labels.tsv``, ``needs.jsonl``. Text is NFC-normalised. Run from the
 repository root: ``python scripts/build_probe.py`` (``--check`` fails if the output is stale).
+
+Relevance is judged per query: a need's ``relevant`` grades hold for all its queries, and its optional
+``query_relevant`` (``{form: {passage: grade}}``) adds passages relevant to that form's query only
+(a sibling that answers a query whose wording leaves the need's qualifier open). Such a passage stays
+in the need's ``hard_negatives`` for the other queries and is dropped from that query's.
 """
 
 from __future__ import annotations
@@ -25,6 +30,15 @@ def nfc(s: str) -> str:
     return unicodedata.normalize("NFC", s).strip()
 
 
+def query_grades(need: dict, form: str) -> dict[str, int]:
+    """Graded relevant passages of one query: the need's, plus that form's own."""
+    extra = need.get("query_relevant", {}).get(form, {})
+    clash = set(extra) & set(need["relevant"])
+    if clash:
+        raise ValueError(f"{need['id']}-{form}: {sorted(clash)} already relevant to the need")
+    return {**need["relevant"], **extra}
+
+
 def build() -> dict[str, str]:
     files: dict[str, str] = {}
     corpus, queries, qrels, qlabels, plabels, needs = [], [], [], [], [], []
@@ -37,12 +51,16 @@ def build() -> dict[str, str]:
             corpus.append({"_id": p["id"], "title": nfc(p["title"]), "text": text})
             plabels.append(f"{p['id']}\t{dom}\t{int(bool(p['has_table']))}\t{len(text)}")
         for n in src["needs"]:
+            unknown = set(n.get("query_relevant", {})) - set(n["queries"])
+            if unknown:
+                raise ValueError(f"{n['id']}: query_relevant names forms without a query: {sorted(unknown)}")
             needs.append(
                 {
                     "need_id": n["id"],
                     "domain": dom,
                     "description": nfc(n["description"]),
                     "relevant": n["relevant"],
+                    "query_relevant": n.get("query_relevant", {}),
                     "hard_negatives": n["hard_negatives"],
                     "answer_in_table": bool(n["answer_in_table"]),
                 }
@@ -56,7 +74,7 @@ def build() -> dict[str, str]:
                 qlabels.append(
                     f"{qid}\t{n['id']}\t{form}\t{dom}\t{int(bool(n['answer_in_table']))}\t{int(form == 'english')}"
                 )
-                qrels.extend(f"{qid}\t{did}\t{grade}" for did, grade in n["relevant"].items())
+                qrels.extend(f"{qid}\t{did}\t{grade}" for did, grade in query_grades(n, form).items())
 
     def jsonl(rows: list[dict]) -> str:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -18,11 +19,91 @@ import ko_embed_lab as kel
 from ko_embed_lab.analysis import breakdown, metrics_table
 from ko_embed_lab.retrieval.lexical import KoreanTokenizer, WhitespaceTokenizer, evaluate_bm25
 
-OUT = Path(__file__).resolve().parent.parent / "ko_embed_lab" / "data" / "probe" / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "ko_embed_lab" / "data" / "probe" / "README.md"
+JUDGING = ROOT / "data_src" / "probe" / "judging"
+FORM_ORDER = ("question", "phrase", "keywords", "request", "english")
+#: NDCG@10 of the bundled model with its query prompt on the per-need judgments (card of 2026-11-27).
+OLD_NDCG = {
+    "all queries": 0.862,
+    "question": 0.893,
+    "phrase": 0.900,
+    "keywords": 0.861,
+    "request": 0.839,
+    "english": 0.727,
+}
 
 
 def md_table(df: pd.DataFrame, digits: int = 3) -> str:
     return df.round(digits).to_markdown()
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def rejudging(probe) -> dict[str, str]:
+    """Counts and lists for the card's re-judging section, from ``data_src/probe/judging``."""
+    pass1 = pd.DataFrame(read_jsonl(JUDGING / "pass1.jsonl"))
+    pass1["form"] = pass1["query_id"].str.rsplit("-", n=1).str[1]
+    edits = read_jsonl(JUDGING / "edits.jsonl")
+    edited = {e["query_id"] for e in edits}
+    regraded = {
+        f"{need}-{form}": grades
+        for need, row in probe.needs.iterrows()
+        for form, grades in row["query_relevant"].items()
+    }
+    hn = pass1[pass1["role"] == "hard_negative"]
+    rel = pass1[pass1["role"] == "relevant"]
+    per_form = pd.DataFrame(
+        {
+            "queries": probe.queries.groupby("form").size(),
+            "(query, hard negative) pairs": hn.groupby("form").size(),
+            "graded 1": hn[hn["grade"] == 1].groupby("form").size(),
+            "graded 2": hn[hn["grade"] == 2].groupby("form").size(),
+            "queries affected": hn[hn["grade"] > 0].groupby("form")["query_id"].nunique(),
+            "queries edited": pd.Series([q.rsplit("-", 1)[1] for q in edited]).value_counts(),
+            "queries re-graded": pd.Series([q.rsplit("-", 1)[1] for q in regraded]).value_counts(),
+        }
+    )
+    per_form = per_form.reindex(FORM_ORDER).fillna(0).astype(int)
+    per_form.index.name = "form"
+    per_form.loc["total"] = per_form.sum()
+    edited_md = "\n".join(
+        f"- `{e['query_id']}`: {e['old']} → **{e['new']}** (was answered by "
+        + ", ".join(f"`{p}`" for p in e["pass1_positive_hard_negatives"])
+        + ")"
+        for e in sorted(edits, key=lambda e: e["query_id"])
+    )
+    notes = {(r.query_id, r.passage_id): r.note for r in hn.itertuples()}
+    regraded_md = "\n".join(
+        f"- `{q}` ({probe.data.queries[q]}): "
+        + "; ".join(f"`{p}` → {g} ({notes.get((q, p), '')})" for p, g in grades.items())
+        for q, grades in sorted(regraded.items())
+    )
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import probe_agreement
+
+    agree = probe_agreement.agreement(
+        probe_agreement.load_grades(probe_agreement.PASS1),
+        probe_agreement.load_grades(probe_agreement.PASS2) if probe_agreement.PASS2.exists() else {},
+    )
+    return {
+        "n_pairs_judged": f"{len(pass1):,}",
+        "n_hn_pairs": f"{len(hn):,}",
+        "n_rel_pairs": f"{len(rel):,}",
+        "n_rel_confirmed": f"{int((rel['grade'] > 0).sum()):,}",
+        "n_hn_positive": str(int((hn["grade"] > 0).sum())),
+        "n_queries_affected": str(hn.loc[hn["grade"] > 0, "query_id"].nunique()),
+        "pct_queries_affected": f"{100 * hn.loc[hn['grade'] > 0, 'query_id'].nunique() / len(probe.queries):.1f}",
+        "n_edited": str(len(edited)),
+        "n_regraded": str(len(regraded)),
+        "n_query_relevant": str(sum(len(g) for g in regraded.values())),
+        "per_form": md_table(per_form),
+        "edited_list": edited_md,
+        "regraded_list": regraded_md,
+        "agreement": probe_agreement.markdown(agree, len(probe_agreement.sample_pairs())).rstrip("\n"),
+    }
 
 
 def main() -> int:
@@ -60,6 +141,16 @@ def main() -> int:
         return breakdown(results, q, label, metrics=("ndcg@10",)).droplevel(1, axis=1).rename(columns={"": "n"})
 
     by_form, by_domain, by_table = ndcg_by("form"), ndcg_by("domain"), ndcg_by("answer_in_table")
+    main_label = f"{model.label} + query prompt"
+    new_ndcg = {"all queries": overall.loc[main_label, "ndcg@10"]} | {
+        f: by_form.loc[f, main_label] for f in FORM_ORDER if f in by_form.index
+    }
+    change = pd.DataFrame(
+        {"per need (2026-11-27)": pd.Series(OLD_NDCG), "per query (this card)": pd.Series(new_ndcg)}
+    ).reindex(list(OLD_NDCG))
+    change["change"] = (change["per query (this card)"] - change["per need (2026-11-27)"]).round(3).add(0.0)
+    change = change.apply(lambda col: col.map("{:+.3f}".format if col.name == "change" else "{:.3f}".format))
+    change.index.name = "queries"
     versions = kel.provenance()["versions"]
     text = TEMPLATE.format(
         n_passages=len(p),
@@ -70,12 +161,16 @@ def main() -> int:
         n_queries=len(q),
         n_english=int((q["form"] == "english").sum()),
         n_hard=int(n["hard_negatives"].map(len).sum()),
+        n_hard_q=sum(len(probe.hard_negatives(qid)) for qid in q.index),
+        n_qrels=sum(len(r) for r in probe.data.qrels.values()),
+        **rejudging(probe),
         counts_domain=md_table(counts_domain),
         counts_form=md_table(counts_form),
         overall=md_table(overall),
         by_form=md_table(by_form),
         by_domain=md_table(by_domain),
         by_table=md_table(by_table.rename(index={False: "answer in prose", True: "answer in a table"})),
+        change=change.to_markdown(disable_numparse=True, colalign=("left", "right", "right", "right")),
         date=dt.date.today().isoformat(),
         model=model.label,
         sha=probe.data.content_hash()[:16],
@@ -104,10 +199,13 @@ Markdown tables, breadth across domains, and English queries against Korean pass
 - {n_passages} passages in {n_domains} domains (150–800 characters; {n_tables} — {pct_tables:.0f}% — hold a Markdown table);
 - {n_needs} information needs, each asked as a full **question**, a short **phrase**, bare **keywords** and a
   **request** ("~ 알려줘", "~ 궁금해"), and {n_english} of them also in **English**: {n_queries} queries in all;
-- graded relevance (2 = answers the need, 1 = partly), and {n_hard} **hard negatives**: for every need,
-  passages on the same entity or topic that do not answer it (another year, product, branch, article of a law,
-  a preliminary figure, an older edition). The last passage of each need's hard negatives was written
-  adversarially: identical in topic and wording to the answer but for the detail the need asks about.
+- graded relevance **per query** (2 = answers the query as written, 1 = partly; {n_qrels} judged
+  (query, passage) pairs in the qrels), and {n_hard} **hard negatives**: for every need, passages on the same
+  entity or topic that do not answer it (another year, product, branch, article of a law, a preliminary
+  figure, an older edition). The last passage of each need's hard negatives was written adversarially:
+  identical in topic and wording to the answer but for the detail the need asks about. Where a query's
+  wording leaves that detail open, the sibling it then answers is relevant to that query alone and is
+  not one of its hard negatives: {n_hard_q} (query, hard negative) pairs in all (see *Relevance judging*).
 
 Files (BEIR layout, read by `kel.load_beir` like any other set; `kel.data.load_probe()` adds the labels):
 
@@ -115,10 +213,10 @@ Files (BEIR layout, read by `kel.load_beir` like any other set; `kel.data.load_p
 | --- | --- |
 | `corpus.jsonl` | `_id`, `title`, `text` |
 | `queries.jsonl` | `_id` (`<need>-<form>`), `text` |
-| `qrels/test.tsv` | `query-id`, `corpus-id`, `score` (graded) |
+| `qrels/test.tsv` | `query-id`, `corpus-id`, `score` (graded, per query) |
 | `query_labels.tsv` | `need-id`, `form`, `domain`, `answer_in_table`, `cross_lingual` |
 | `passage_labels.tsv` | `domain`, `has_table`, `n_chars` |
-| `needs.jsonl` | need id, domain, description, relevant passages, hard negatives, answer-in-table |
+| `needs.jsonl` | need id, domain, description, relevant passages (all its queries), `query_relevant` (`{{form: {{passage: grade}}}}`, one query's only), hard negatives, answer-in-table |
 
 Content hash (sha256 of corpus, queries and qrels): `{sha}…`.
 
@@ -140,6 +238,66 @@ products and people are fictional; some passages restate real Korean public rule
 statutory deadlines) from general knowledge, which may be out of date — the set tests retrieval,
 not facts. Sources live in `data_src/probe/<domain>.json`; `python scripts/build_probe.py` builds these
 files (NFC-normalised) and the tests check that they match.
+
+## Relevance judging
+
+**Rule.** Relevance is judged per *query*, not per need: the query as written is what counts, not the
+need's description.
+
+- **2** — the passage fully answers the query as written: a reader who typed this query would be satisfied.
+- **1** — it answers part of the query, or answers it under an assumption the query leaves open (which
+  pool, which year, which variant of a product, which reading of an ambiguous phrase).
+- **0** — otherwise.
+
+How the rule was applied: a query that names what separates the siblings (the year, the branch, the
+product by its name) makes the others 0; one that drops it (keywords without the year, a request
+without the pool's name, a product named only by brand and category) makes a sibling that answers under
+the open reading 1. A passage that says it is superseded or over (an old fee table, a law before its
+amendment, an ended event) stays 0 for an undated query, whose default reading is "now"; one of a series
+of dated facts that does not (quarterly results, a past year's holiday schedule) is 1 for a query
+without a date. The default sense of a term (전입신고 for a citizen, 인세 for the author) is not an open
+assumption.
+
+**Two passes.** Pass 1 (`data_src/probe/judging/pass1.jsonl`) judged every query against every
+relevant passage and hard negative of its need: {n_pairs_judged} pairs, {n_hn_pairs} of them (query, hard
+negative) and {n_rel_pairs} (query, relevant passage; {n_rel_confirmed} confirmed relevant), each with a
+short reason where a hard negative was graded above 0. Before anything was changed, the (query, hard
+negative) pairs of the original per-need data were frozen in `pairs.jsonl`; a second, independent pass
+(`pass2.jsonl`) judges a sample of them drawn by `scripts/probe_agreement.py` (the sorted pairs,
+`random.Random(19).sample(pairs, 150)`), and that script reports Cohen's kappa between the passes on the
+pairs both judged, on relevant-or-not and on the three grades.
+
+{agreement}
+
+### Re-judging (2026-11-30)
+
+A review found that relevance and hard negatives had been judged per need while the keyword, request and
+English forms often drop the qualifier that separates sibling passages. Pass 1 graded {n_hn_positive} of
+the {n_hn_pairs} (query, hard negative) pairs above 0, touching {n_queries_affected} queries
+({pct_queries_affected}% of the set). Each was fixed in the more natural of two ways: {n_edited} queries
+name the qualifier again, in their form's style (`judging/edits.jsonl` keeps the old text and the
+re-check of the new one against its need's passages), and in {n_regraded} queries that are naturally
+open the sibling is now relevant to that query alone ({n_query_relevant} passages, need-level
+`query_relevant` in the sources) and is no longer one of its hard negatives.
+
+{per_form}
+
+Queries edited:
+
+{edited_list}
+
+Queries re-graded (passage → grade for that query, and why):
+
+{regraded_list}
+
+Judged not to need a fix, although the review suspected them: `finance-n13-english` (the summer
+exchange event it might match had ended: 0) and `books-n15-request` ("요즘" asks about now, which the
+2022 interview does not answer: 0).
+
+NDCG@10 of `{model}` with its query prompt before and after (edited queries and per-query grades
+together; the old numbers are from the card of 2026-11-27, on the per-need judgments):
+
+{change}
 
 ## Baselines
 
@@ -169,8 +327,10 @@ over content morphemes from `kiwipiepy`, or over whitespace tokens.
   chapter 1 of the book shows paired bootstrap intervals.
 - Queries were written by the same authors as the passages, so they share vocabulary more than real
   user queries do; the keyword and English forms are the least affected by this.
-- Relevance was judged by the authors, once; a few hard negatives are deliberately close calls
-  (an older edition of a table, a preview written before an event).
+- Relevance was judged by the authors, per query, in one full pass; a second pass covers only a
+  sample of 150 (query, hard negative) pairs, few of which are positive, so its kappa is a rough
+  check. A few hard negatives are deliberately close calls (an older edition of a table, a preview
+  written before an event).
 - Facts about real Korean rules are not guaranteed current.
 
 ## Licence

@@ -1,5 +1,6 @@
 """Integrity of the shipped KoProbe set and of the long Korean texts."""
 
+import json
 import subprocess
 import sys
 import unicodedata
@@ -11,6 +12,11 @@ from ko_embed_lab.data import load_long_korean
 from ko_embed_lab.data.probe import FORMS, load_probe
 
 ROOT = Path(__file__).resolve().parent.parent
+JUDGING = ROOT / "data_src" / "probe" / "judging"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +59,81 @@ def test_hard_negatives_exist_and_are_not_relevant(probe) -> None:
         assert not set(row["hard_negatives"]) & set(row["relevant"]), need_id
     qid = probe.queries.index[0]
     assert probe.hard_negatives(qid) == list(probe.needs.loc[probe.queries.loc[qid, "need_id"], "hard_negatives"])
+    # A sibling relevant to one query only is not that query's hard negative, but stays the others'.
+    assert "admin-p44" not in probe.hard_negatives("admin-n12-request")
+    assert "admin-p44" in probe.hard_negatives("admin-n12-question")
+
+
+def test_per_query_relevance_is_consistent(probe) -> None:
+    for need_id, row in probe.needs.iterrows():
+        for form, grades in row["query_relevant"].items():
+            qid = f"{need_id}-{form}"
+            assert qid in probe.data.queries, qid
+            assert set(grades) <= set(probe.data.corpus), qid  # every per-query relevant passage exists
+            assert all(g in (1, 2) for g in grades.values()), qid
+            assert all(probe.data.qrels[qid][p] == g for p, g in grades.items()), qid
+            assert not set(grades) & set(row["relevant"]), qid
+    for qid in probe.data.queries:
+        rels = {p for p, g in probe.data.qrels[qid].items() if g > 0}
+        need = probe.needs.loc[probe.queries.loc[qid, "need_id"]]
+        assert set(need["relevant"]) <= rels, qid  # the need's grades hold for all its queries
+        assert not rels & set(probe.hard_negatives(qid)), qid  # never both relevant and a hard negative
+
+
+# The reviewer's known cases: per query, either the sibling is graded relevant to that query alone
+# (the query stays as written) or the query now names the qualifier that rules the sibling out.
+REGRADED = {
+    "admin-n12-request": ("admin-p44", 1),
+    "finance-n07-request": ("finance-p39", 1),
+    "books-n16-request": ("books-p48", 1),
+    "health-n01-request": ("health-p28", 1),
+    "news-n02-request": ("news-p34", 1),
+    "books-n15-question": ("books-p47", 1),
+    "books-n15-phrase": ("books-p47", 1),
+    "books-n15-keywords": ("books-p47", 1),
+}
+EDITED = {
+    "admin-n12-keywords": ("admin-p44", "시민수영장"),
+    "news-n02-keywords": ("news-p34", "최종"),
+}
+
+
+def test_known_cases_are_fixed(probe) -> None:
+    for qid, (pid, grade) in REGRADED.items():
+        assert probe.data.qrels[qid].get(pid) == grade, qid
+        assert pid not in probe.hard_negatives(qid), qid
+    for qid, (pid, qualifier) in EDITED.items():
+        assert qualifier in probe.data.queries[qid], qid
+        assert pid not in probe.data.qrels[qid] and pid in probe.hard_negatives(qid), qid
+    # Judged not to answer it (an ended event's rate): stays a hard negative.
+    assert "finance-p45" in probe.hard_negatives("finance-n13-english")
+    # "요즘" pins the time: the 2022 interview's plan does not answer it.
+    assert "books-p47" in probe.hard_negatives("books-n15-request")
+
+
+def test_judging_records_cover_the_pairs(probe) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import probe_agreement
+
+    pairs = probe_agreement.load_pairs()
+    assert len(pairs) == len(set(pairs)) > 1500
+    pass1 = {(r["query_id"], r["passage_id"]): r for r in read_jsonl(JUDGING / "pass1.jsonl")}
+    assert set(pairs) <= set(pass1)  # pass 1 judged every frozen (query, hard negative) pair
+    assert all(r["grade"] in (0, 1, 2) for r in pass1.values())
+    assert all(r["note"] for r in pass1.values() if r["role"] == "hard_negative" and r["grade"] > 0)
+    sample = probe_agreement.sample_pairs()
+    assert len(sample) == 150 and set(sample) <= set(pairs)
+    assert sample == probe_agreement.sample_pairs(list(reversed(pairs)))  # depends on the set only
+    # Every hard negative that pass 1 found to answer its query was fixed: the query was edited to
+    # name the qualifier, or the passage is now relevant to that query.
+    edited = {r["query_id"]: r for r in read_jsonl(JUDGING / "edits.jsonl")}
+    for (qid, pid), r in pass1.items():
+        if r["role"] == "hard_negative" and r["grade"] > 0:
+            if qid in edited:
+                assert probe.data.queries[qid] == unicodedata.normalize("NFC", edited[qid]["new"]), qid
+                assert probe.data.queries[qid] != edited[qid]["old"], qid
+            else:
+                assert probe.data.qrels[qid].get(pid) == r["grade"], (qid, pid)
 
 
 def test_table_labels_agree_with_text(probe) -> None:

@@ -3,7 +3,9 @@
 384 passages in 8 domains (nearly half hold Markdown tables), 128 information needs, each asked in
 four Korean forms (question, phrase, keywords, request) and, for some, in English; every need has
 hard negatives that share its words or entity without answering it, one of them written
-adversarially (the same text but for the detail asked). See the data card
+adversarially (the same text but for the detail asked). Relevance is graded per query: where a
+query's wording leaves open the detail that separates its need's passages, a sibling passage that
+answers it is relevant to that query alone and is not one of its hard negatives. See the data card
 (``ko_embed_lab/data/probe/README.md``) for construction, counts and baselines.
 """
 
@@ -37,8 +39,10 @@ class Probe:
         queries: DataFrame indexed by query id: ``need_id``, ``form``, ``domain``,
             ``answer_in_table``, ``cross_lingual``, ``text``.
         passages: DataFrame indexed by passage id: ``domain``, ``has_table``, ``n_chars``, ``title``.
-        needs: DataFrame indexed by need id: ``domain``, ``description``, ``relevant``,
-            ``hard_negatives``, ``answer_in_table``.
+        needs: DataFrame indexed by need id: ``domain``, ``description``, ``relevant`` (grades
+            shared by all the need's queries), ``query_relevant`` (``{form: {passage: grade}}``,
+            relevant to that form's query only), ``hard_negatives`` (per need; see
+            :meth:`hard_negatives` for one query's), ``answer_in_table``.
     """
 
     data: RetrievalSet
@@ -47,8 +51,13 @@ class Probe:
     needs: Any
 
     def hard_negatives(self, query_id: str) -> list[str]:
-        """Passage ids that share a query's words or entity but do not answer it."""
-        return list(self.needs.loc[self.queries.loc[query_id, "need_id"], "hard_negatives"])
+        """Passage ids that share a query's words or entity but do not answer it.
+
+        The need's hard negatives less any passage judged relevant to this query.
+        """
+        relevant = self.data.qrels.get(query_id, {})
+        need = self.needs.loc[self.queries.loc[query_id, "need_id"], "hard_negatives"]
+        return [p for p in need if relevant.get(p, 0) <= 0]
 
     def sample(self, n_needs: int, *, n_docs: int | None = None, seed: int = 0) -> Probe:
         """A smaller, seeded probe for smoke runs: ``n_needs`` needs spread over the domains.
@@ -76,6 +85,8 @@ class Probe:
         must = set()
         for need in chosen:
             must |= set(self.needs.loc[need, "relevant"]) | set(self.needs.loc[need, "hard_negatives"])
+        for q in keep_q:
+            must |= set(self.data.qrels.get(q, {}))
         docs = list(self.data.corpus)
         if n_docs is not None and n_docs < len(docs):
             others = [d for d in docs if d not in must]
