@@ -210,7 +210,7 @@ def test_device_variable_goes_through_the_same_check(monkeypatch) -> None:
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("KO_EMBED_LAB_DEVICE", "cuda")
-    with pytest.raises(ValueError, match="KO_EMBED_LAB_DEVICE='cuda'.*no CUDA GPU"):
+    with pytest.raises(ValueError, match=r"KO_EMBED_LAB_DEVICE='cuda'.*no CUDA GPU"):
         resolve_device("auto")
     monkeypatch.setenv("KO_EMBED_LAB_DEVICE", "mps")
     with pytest.raises(ValueError, match="not supported"):
@@ -244,7 +244,7 @@ def test_read_only_or_full_home_is_named(monkeypatch, tmp_path) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(install, "_locked", denied)
-    with pytest.raises(OSError, match="KO_EMBED_LAB_HOME.*|converting needs about 500 MB"):
+    with pytest.raises(OSError, match=r"KO_EMBED_LAB_HOME.*converting needs about 500 MB|converting needs about 500 MB.*KO_EMBED_LAB_HOME"):
         install.ensure_bundled_model(tmp_path / "ro")
     monkeypatch.undo()
 
