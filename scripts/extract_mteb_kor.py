@@ -122,12 +122,21 @@ def _wanted(path: str, task_names: set[str]) -> bool:
 
 
 def _model_and_revision(revision_dir: Path) -> tuple[str, str, str]:
-    """Model name, revision and prompts as mteb's loader reads them (model_meta.json, else the path)."""
+    """Model name, revision and prompts as mteb's loader reads them (model_meta.json, else the path).
+
+    Prompts: the JSON of ``loader_kwargs["model_prompts"]`` when the run passed some; ``"none"``
+    when it passed none and the model is marked ``use_instructions: false`` (known absent); ``""``
+    when model_meta.json does not tell (mteb's wrapper may still have added instructions).
+    """
     meta = revision_dir / "model_meta.json"
     if meta.exists():
         m = json.loads(meta.read_text(encoding="utf-8"))
-        prompts = (m.get("loader_kwargs") or {}).get("model_prompts")
-        return str(m["name"]), str(m["revision"]), json.dumps(prompts, ensure_ascii=False) if prompts else ""
+        given = (m.get("loader_kwargs") or {}).get("model_prompts")
+        if given:
+            prompts = json.dumps(given, ensure_ascii=False)
+        else:
+            prompts = "none" if m.get("use_instructions") is False else ""
+        return str(m["name"]), str(m["revision"]), prompts
     return revision_dir.parent.name.replace("__", "/"), revision_dir.name, ""
 
 
