@@ -222,7 +222,8 @@ def mteb_kor_board(
     board.attrs["dropped"] = dropped
     board.attrs["tasks"] = tasks
     board.attrs["note"] = (
-        f"{len(board)} models with at least {need} of {len(tasks)} tasks; {dropped} models with fewer left out"
+        f"{len(board)} models with at least {need} of {len(tasks)} tasks;"
+        f" {dropped} of the {len(n)} models with any of them left out"
     )
     return board
 
