@@ -16,6 +16,7 @@ PURE_MODULES = [
     "ko_embed_lab.retrieval.stats",
     "ko_embed_lab.tokens",
     "ko_embed_lab.cache",
+    "ko_embed_lab.data.mteb_kor",
 ]
 
 
