@@ -1,9 +1,11 @@
 """Tested summaries of the cluster chapter: the sentences that draw its conclusions, chosen from the run's numbers.
 
 Each function takes the tables the chapter computes (from :mod:`ko_embed_lab.cluster`) and returns
-Markdown. Where a conclusion depends on the numbers (truncation costs about as much as a new seed,
-or more; query clusters follow the query's form, or not; a single-topic corpus is already hard,
-or not), the function picks the sentence, and each branch has a test with hand-made inputs.
+Markdown. Where a conclusion depends on the numbers, the function picks the sentence, and each
+branch has a test with hand-made inputs. Comparisons of random and clustered batches are read
+against the spread over seeds (:func:`ko_embed_lab.cluster.seed_verdict`): a difference counts only
+when the ranges over seeds do not overlap; agreement with the domain labels is put into words by
+stated thresholds against its chance level (:func:`nmi_words`).
 """
 
 from __future__ import annotations
@@ -109,13 +111,19 @@ def truncation_sentence(agreement: pd.DataFrame, *, seed_ari: float, cluster_dim
     """
     cd = min(cluster_dim, full_dim)
     a_cd, a_full = agreement.loc[cd], agreement.loc[full_dim]
-    close = a_cd["ari_vs_full"] >= seed_ari - SAME_AS_SEED_NOISE
-    verdict = (
-        "Truncation therefore costs about as much agreement as a new seed does: k-means on this data has "
-        "no single best answer, and the truncated clustering is one of the many equally good ones. "
-        if close
-        else "Truncation costs more agreement than a new seed does: these clusters are not the same ones. "
-    )
+    gap = a_cd["ari_vs_full"] - seed_ari
+    if gap > SAME_AS_SEED_NOISE:
+        verdict = (
+            "Truncation costs less agreement than a new seed does: the truncated clusters are closer to the "
+            "full-dimension ones than two full-dimension seeds are to each other. "
+        )
+    elif gap >= -SAME_AS_SEED_NOISE:
+        verdict = (
+            "Truncation therefore costs about as much agreement as a new seed does: k-means on this data has "
+            "no single best answer, and the truncated clustering is one of the many equally good ones. "
+        )
+    else:
+        verdict = "Truncation costs more agreement than a new seed does: these clusters are not the same ones. "
     return (
         f"At {cd} dimensions the clusters agree with the full-dimension ones at ARI {fmt(a_cd['ari_vs_full'])} "
         f"(NMI {fmt(a_cd['nmi_vs_full'])}), while full-dimension k-means agrees with itself under another "
@@ -217,7 +225,7 @@ def card_setup_sentence(
         >>> card_setup_sentence(card_setup(), batch_sizes=[8, 64], full_dim=384, cluster_dim=256, bundled=True)[:30]
         '**The card, quoted.** On clust'
     """
-    quotes = " ".join(f"*“{c}”*" for c in setup.clustering) or "nothing further"
+    quotes = " and ".join(f"*“{c}”*" for c in setup.clustering) or "nothing further"
     text = f"**The card, quoted.** On clustering it says {quotes}. "
     if setup.loss_line:
         text += f"Its loss line reads *“{setup.loss_line}”*" + (
@@ -557,7 +565,8 @@ def takeaways(
         f"({verdict_phrase(hard['verdict'])}).",
         f"Across the sweep of batch size and k, the clustered loss is {_count_verdicts(lv)}"
         + (
-            f"; in {collapsed} settings the clusters are too small for the batch and clustered batches become random ones."
+            f"; in {collapsed} of the {len(lv)} settings the clusters are too small for the batch and clustered "
+            "batches become random ones."
             if collapsed
             else "."
         ),
