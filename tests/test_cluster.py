@@ -6,6 +6,7 @@ import inspect
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ko_embed_lab import cluster
@@ -352,6 +353,131 @@ def test_batching_sweep_shape_and_random_reference() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Seeds, false negatives per need, chance NMI, the card
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "verdict"),
+    [
+        ([0.1, 0.2], [0.3, 0.4], "higher"),
+        ([0.3, 0.4], [0.1, 0.2], "lower"),
+        ([0.1, 0.3], [0.2, 0.4], "within"),
+        ([0.1, 0.2], [0.2, 0.4], "within"),  # touching ranges overlap
+    ],
+)
+def test_seed_verdict_by_hand(a, b, verdict) -> None:
+    assert cluster.seed_verdict(a, b) == verdict
+
+
+def test_seed_verdict_needs_two_finite_seeds() -> None:
+    with pytest.raises(ValueError, match="at least two seeds"):
+        cluster.seed_verdict([0.1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="finite"):
+        cluster.seed_verdict([0.1, np.nan], [0.2, 0.3])
+
+
+def _per_seed_frame(random: dict[str, list[float]], clustered: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"strategy": name, "seed": i, **{m: v[i] for m, v in values.items()}}
+        for name, values in (("random", random), ("clustered", clustered))
+        for i in range(len(next(iter(values.values()))))
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_seed_table_by_hand() -> None:
+    per_seed = _per_seed_frame({"loss": [1.0, 3.0], "x": [0.0, 1.0]}, {"loss": [4.0, 6.0], "x": [0.5, 0.6]})
+    t = cluster.seed_table(per_seed, ["loss", "x"])
+    assert t.loc["loss", "random mean"] == 2.0 and t.loc["loss", "random sd"] == pytest.approx(math.sqrt(2))
+    assert (t.loc["loss", "clustered min"], t.loc["loss", "clustered max"]) == (4.0, 6.0)
+    assert t["verdict"].tolist() == ["higher", "within"] and t["seeds"].tolist() == [2, 2]
+    with pytest.raises(ValueError, match="lacks columns"):
+        cluster.seed_table(per_seed, ["nope"])
+
+
+def test_sweep_verdicts_per_setting() -> None:
+    sweep = pd.concat(
+        [
+            _per_seed_frame({"loss": [1.0, 1.1]}, {"loss": [2.0, 2.1]}).assign(batch_size=8, k=2),
+            _per_seed_frame({"loss": [1.0, 1.1]}, {"loss": [0.5, 0.6]}).assign(batch_size=64, k=2),
+        ]
+    )
+    v = cluster.sweep_verdicts(sweep, "loss").set_index("batch_size")
+    assert v.loc[8, "verdict"] == "higher" and v.loc[64, "verdict"] == "lower"
+    assert v.loc[64, "clustered"] == pytest.approx(0.55)
+
+
+def test_seed_reports_and_false_negatives_per_need() -> None:
+    pairs, q, p, _ = _topic_pairs()
+    # Pairs 0 and 1 share a need and each other's positive: a false negative whenever they share a batch.
+    pairs = cluster.Pairs(
+        query_ids=pairs.query_ids,
+        queries=pairs.queries,
+        passage_ids=pairs.passage_ids,
+        passages=pairs.passages,
+        relevant=(frozenset({"p0", "p1"}), frozenset({"p0", "p1"}), *pairs.relevant[2:]),
+        hard_negatives=pairs.hard_negatives,
+        domains=pairs.domains,
+        needs=("n0", "n0", *(f"n{i}" for i in range(2, len(pairs)))),
+    )
+    reports = cluster.seed_reports(q, p, cluster_emb=p, batch_size=16, k=4, seeds=[0, 1], dim=8, pairs=pairs)
+    assert sorted(reports) == [("clustered", 0), ("clustered", 1), ("random", 0), ("random", 1)]
+    per_seed = cluster.seed_summaries(reports)
+    assert set(per_seed.columns) >= {"strategy", "seed", "loss", "needs_with_false_neg"}
+    # A topic is a cluster of 16 pairs, one batch of 16: pairs 0 and 1 share it on every seed, so each
+    # meets the other's positive as a negative: 2 false negatives, from one need.
+    clustered = per_seed[per_seed["strategy"] == "clustered"]
+    assert (clustered["false_neg_total"] == 2).all() and (clustered["needs_with_false_neg"] == 1).all()
+    by_need = cluster.false_negatives_by_need(reports)
+    assert set(by_need.loc[by_need["strategy"] == "clustered", "need"]) == {"n0"}
+    assert by_need.loc[by_need["strategy"] == "clustered", "false_negatives"].tolist() == [2, 2]
+    assert (reports[("clustered", 1)].per_batch["clusters"] == 1).all()
+    assert reports[("random", 0)].per_batch["clusters"].max() > 1  # random batches, measured with the seed's clusters
+
+
+def test_false_negatives_by_need_without_needs_and_without_hits() -> None:
+    pairs, q, p, _ = _topic_pairs()
+    report = cluster.batch_measures(q, p, cluster.form_batches(pairs, 8, seed=0), pairs=pairs)
+    with pytest.raises(ValueError, match="no need column"):
+        report.false_negatives_by_need()
+    with_needs = cluster.Pairs(**{**pairs.__dict__, "needs": tuple(f"n{i}" for i in range(len(pairs)))})
+    empty = cluster.batch_measures(q, p, cluster.form_batches(with_needs, 8, seed=0), pairs=with_needs)
+    assert empty.false_negatives_by_need().empty and empty.summary()["needs_with_false_neg"] == 0
+
+
+def test_chance_nmi_is_near_zero_for_unrelated_labels_and_checks_input() -> None:
+    labels = np.repeat(np.arange(4), 50)
+    assert cluster.chance_nmi(labels, labels, seeds=[0, 1]) < 0.05
+    assert cluster.cluster_quality(labels, labels)["nmi"] == 1.0
+    with pytest.raises(ValueError, match="same non-zero length"):
+        cluster.chance_nmi([0, 1], ["a"])
+
+
+def test_card_setup_reads_the_shipped_card() -> None:
+    s = cluster.card_setup()
+    assert s.loss_line == "Loss: CachedGISTEmbedLoss with these parameters:" and not s.loss_parameters_given
+    assert s.batch_sizes == (20000, 10000) and s.batch_sampler == "no_duplicates"
+    assert s.clustering[0] == "Samples within the same batch are clustered together."
+    assert "to 256 dimensions" in s.clustering[1] and len(s.clustering) == 2
+
+
+def test_card_setup_on_a_hand_made_card() -> None:
+    text = (
+        "4. Efficient clustering without hard negatives:\n\n   - Batches come from one cluster.\n"
+        "   - The clustering approach is inspired by the findings in the following papers:\n"
+        "     - *A paper*\n\n5. Next item\n\n* Loss: [<code>MyLoss</code>](https://x) with these parameters:\n"
+        '  ```json\n  {"scale": 20}\n  ```\n'
+    )
+    s = cluster.card_setup(text)
+    assert s.clustering == ("Batches come from one cluster.",)
+    assert s.loss_line == "Loss: MyLoss with these parameters:" and s.loss_parameters_given
+    assert s.batch_sizes == () and s.batch_sampler is None
+    bare = cluster.card_setup("nothing here")
+    assert bare.loss_line is None and bare.clustering == ()
+
+
+# ---------------------------------------------------------------------------------------------
 # Pairs
 # ---------------------------------------------------------------------------------------------
 
@@ -410,6 +536,8 @@ def test_probe_pairs() -> None:
     assert pairs.hard_negatives[some] <= set(probe.hard_negatives(pairs.query_ids[some]))
     with pytest.raises(ValueError, match="unknown query forms"):
         cluster.probe_pairs(probe, forms=["poem"])
+    assert all(n == probe.queries.loc[q, "need_id"] for q, n in zip(pairs.query_ids, pairs.needs or (), strict=True))
+    assert pairs.take([0, 1]).needs == pairs.needs[:2] and "need" in pairs.frame()
 
 
 def test_embed_pairs_encodes_each_text_once() -> None:

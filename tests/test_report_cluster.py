@@ -23,33 +23,34 @@ def _agreement(ari_256: float = 0.8) -> pd.DataFrame:
     )
 
 
-def _summary(r_hard: float = 0.1, c_hard: float = 0.3, r_loss: float = 0.02, c_neg_mean: float = 0.5) -> pd.DataFrame:
-    base = {
-        "pos_sim": 0.8,
-        "neg_max": 0.6,
-        "false_neg_total": 2.0,
-        "guide_masked_per_query": 0.05,
-        "loss_gist": 0.01,
-        "single_cluster_share": 0.75,
-        "single_domain_share": 0.25,
+def _per_seed(random: dict[str, list[float]], clustered: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"strategy": name, "seed": i, **{m: v[i] for m, v in values.items()}}
+        for name, values in (("random", random), ("clustered", clustered))
+        for i in range(2)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _main_seeds(neg: tuple[list[float], list[float]], loss: tuple[list[float], list[float]]) -> pd.DataFrame:
+    """Per-seed summaries of the main comparison; ``neg`` and ``loss`` are (random, clustered) per seed."""
+    fixed = {
+        "hard_neg_per_query": ([0.1, 0.12], [0.3, 0.32]),
+        "false_neg_total": ([0.0, 2.0], [4.0, 6.0]),
+        "single_cluster_share": ([0.0, 0.0], [0.7, 0.8]),
+        "single_domain_share": ([0.1, 0.1], [0.2, 0.3]),
+        "guide_masked_per_query": ([0.01, 0.03], [0.05, 0.07]),
+        "loss_gist": ([0.01, 0.01], [0.02, 0.02]),
     }
-    return pd.DataFrame(
-        {
-            "random": {**base, "neg_mean": 0.3, "loss": r_loss, "hard_neg_per_query": r_hard},
-            "clustered": {
-                **base,
-                "neg_mean": c_neg_mean,
-                "neg_max": 0.7,
-                "loss": 0.08,
-                "hard_neg_per_query": c_hard,
-                "false_neg_total": 5.0,
-            },
-        }
-    )
+    cols = {"neg_mean": neg, "loss": loss, **fixed}
+    return _per_seed({m: v[0] for m, v in cols.items()}, {m: v[1] for m, v in cols.items()})
 
 
-def _per_query() -> pd.DataFrame:
-    return pd.DataFrame({"strategy": ["random"] * 3 + ["clustered"] * 3, "loss": [0.0, 0.01, 0.5, 0.02, 0.03, 0.9]})
+MEASURES = [*cluster.BATCH_MEASURES, "single_cluster_share", "single_domain_share"]
+
+
+def _table(neg=([0.30, 0.32], [0.50, 0.52]), loss=([0.02, 0.03], [0.08, 0.09])) -> pd.DataFrame:
+    return cluster.seed_table(_main_seeds(neg, loss), MEASURES)
 
 
 def test_pairs_sentence_counts_distinct_passages() -> None:
@@ -85,6 +86,11 @@ def test_truncation_sentence_worse_than_seed_noise() -> None:
     assert "costs more agreement than a new seed does" in text and "about as much" not in text
 
 
+def test_truncation_sentence_better_than_seed_noise() -> None:
+    text = rc.truncation_sentence(_agreement(0.45), seed_ari=0.05, cluster_dim=256, full_dim=384)
+    assert "Truncation costs less agreement than a new seed does" in text and "about as much" not in text
+
+
 def test_cost_sentence_times_and_card_arithmetic() -> None:
     text = rc.cost_sentence(_agreement(), n_rows=559, cluster_dim=256, full_dim=384)
     assert "On these 559 rows one fit took 12 ms at 256 dimensions and 15 ms at 384" in text
@@ -117,118 +123,289 @@ def test_clustered_on_sentence_no_form_effect_no_english() -> None:
         rc.clustered_on_sentence(_by_what(0.1), [0], ["question", "phrase"])
 
 
-def test_batches_sentence_hard_negatives_in_both() -> None:
-    text = rc.batches_sentence(_summary(r_hard=0.1, c_hard=0.3), _per_query())
-    assert "goes from 0.300 to 0.500" in text and "from 0.0200 to 0.0800 (4.0×)" in text
-    assert "median loss per query goes from 0.0100 to 0.0300" in text
-    assert "3.0 times as often (0.100 → 0.300 per query)" in text
-    assert text.endswith(
-        "75% of the pairs sit in a batch drawn from one cluster, but only 25% in a batch from one domain: clusters are not domains."
+def test_cost_sentence_says_whether_time_tracks_the_dimension() -> None:
+    slow = _agreement()
+    slow.loc[256, "seconds"] = 0.0145  # 14.5 / 14.9 ms: hardly faster at two thirds of the dimensions
+    overhead = rc.cost_sentence(slow, n_rows=559, cluster_dim=256, full_dim=384)
+    assert "The time ratio (0.97) is closer to 1 than to the dimension ratio (0.67)" in overhead
+    assert "fixed overheads decide" in overhead
+    fast = _agreement()
+    fast.loc[256, "seconds"] = 0.0100
+    text = rc.cost_sentence(fast, n_rows=559, cluster_dim=256, full_dim=384)
+    assert "closer to the dimension ratio (0.67) than to 1" in text and "overheads" not in text
+
+
+def test_verdict_phrase_and_nmi_words() -> None:
+    assert rc.verdict_phrase("higher") == "higher on every seed"
+    assert rc.verdict_phrase("within") == "within the seed spread"
+    with pytest.raises(ValueError, match="verdict"):
+        rc.verdict_phrase("maybe")
+    assert rc.nmi_words(0.598, 0.01).startswith("follow the domains largely (NMI 0.598; 0.010 for shuffled clusters")
+    assert rc.nmi_words(0.75, 0.01).startswith("follow the domains closely")
+    assert rc.nmi_words(0.25, 0.01).startswith("follow the domains partly")
+    assert rc.nmi_words(0.1, 0.01).startswith("follow the domains hardly")
+    assert rc.nmi_words(0.05, 0.02).startswith("follow the domains no better than chance")
+    assert "thresholds 0.7 closely, 0.4 largely, 0.2 partly" in rc.nmi_words(0.5, 0.0)
+
+
+def _card(params: bool = False) -> cluster.CardSetup:
+    return cluster.CardSetup(
+        loss_line="Loss: CachedGISTEmbedLoss with these parameters:",
+        loss_parameters_given=params,
+        batch_sizes=(20000, 10000),
+        batch_sampler="no_duplicates",
+        clustering=("Samples within the same batch are clustered together.",),
     )
 
 
-def test_batches_sentence_hard_negatives_only_clustered_and_zero_loss() -> None:
-    text = rc.batches_sentence(_summary(r_hard=0.0, c_hard=0.3, r_loss=0.0), _per_query())
-    assert "(nan×)" in text
-    assert "appear only in clustered batches (0.300 per query)" in text
+def test_card_setup_sentence_quotes_and_differences() -> None:
+    text = rc.card_setup_sentence(_card(), batch_sizes=(8, 16, 64), full_dim=384, cluster_dim=256, bundled=True)
+    assert "*“Samples within the same batch are clustered together.”*" in text
+    assert "no parameter follows: the guide model, temperature and margin are not stated" in text
+    assert "`per_device_train_batch_size` as 20,000 and 10,000, with `batch_sampler` no_duplicates" in text
+    assert "(1) batches of 8–64 pairs, 156 to 2,500 times smaller than the card's" in text
+    assert "query–query and passage–passage" in text and "(3) the guide is the model itself" in text
+    assert "keep 256 of 384 dimensions of a model not trained for truncation" in text
+    assert text.endswith("so it cannot say whether clustered batches make a better model.")
 
 
-def test_batches_sentence_no_hard_negatives() -> None:
-    text = rc.batches_sentence(_summary(r_hard=0.0, c_hard=0.0), _per_query())
-    assert "no labelled hard negative is the positive of another pair" in text
+def test_card_setup_sentence_other_model_and_parameters_given() -> None:
+    text = rc.card_setup_sentence(_card(True), batch_sizes=(8,), full_dim=1024, cluster_dim=256, bundled=False)
+    assert "and the parameters follow it" in text and "not stated" not in text
+    assert "keep 256 of 1024 dimensions (the card: 256 of 1,024)" in text
+    bare = cluster.CardSetup(None, False, (), None, ())
+    text = rc.card_setup_sentence(bare, batch_sizes=(8,), full_dim=384, cluster_dim=256, bundled=True)
+    assert "On clustering it says nothing further" in text and "It names no loss." in text
+    assert "times smaller" not in text
 
 
-def test_false_negatives_sentence() -> None:
-    text = rc.false_negatives_sentence(_summary(), n_pairs=40)
-    assert "2 in random batches and 5 in clustered ones, over 40 pairs" in text
-    assert "mask 0.050 negatives per query" in text and "falls to 0.0100 and 0.0100" in text
+def test_batches_sentence_harder_beyond_seed_spread() -> None:
+    text = rc.batches_sentence(_table(), batch_size=8, k=8, domain_nmi=0.6, chance_nmi=0.01)
+    assert text.startswith("Over 2 seeds (each seed sets both the k-means fit and the batch formation)")
+    assert "goes 0.310 (0.300–0.320) → 0.510 (0.500–0.520), higher on every seed" in text
+    assert "loss 0.0250 (0.0200–0.0300) → 0.0850 (0.0800–0.0900), higher on every seed" in text
+    assert "clustered batches are harder than random ones beyond the seed spread" in text
+    assert "75% of the pairs sit in a batch of one cluster and 25% in a batch of one domain" in text
+    assert text.endswith("thresholds 0.7 closely, 0.4 largely, 0.2 partly).") and "follow the domains largely" in text
 
 
-def _mean(rand_big: float, clustered: list[tuple[int, int, float, float]]) -> pd.DataFrame:
-    rows = [
-        {"strategy": "random", "batch_size": b, "k": 2, "hard_neg_per_query": h, "single_cluster_share": 0.0}
-        for b, h in ((8, rand_big / 2), (32, rand_big))
-    ]
-    rows += [
-        {"strategy": "clustered", "batch_size": b, "k": k, "hard_neg_per_query": h, "single_cluster_share": s}
-        for b, k, h, s in clustered
-    ]
-    return pd.DataFrame(rows)
+def test_batches_sentence_within_seed_spread() -> None:
+    text = rc.batches_sentence(
+        _table(loss=([0.135, 0.143], [0.133, 0.137])), batch_size=64, k=4, domain_nmi=0.1, chance_nmi=0.01
+    )
+    assert "loss 0.1390 (0.1350–0.1430) → 0.1350 (0.1330–0.1370), within the seed spread" in text
+    assert "On the loss the seed spread covers the difference" in text and "harder than random" not in text
+    assert "follow the domains hardly" in text
 
 
-def test_sweep_sentence_clustering_buys_a_larger_batch_and_collapses() -> None:
-    text = rc.sweep_sentence(_mean(0.2, [(8, 2, 0.1, 0.9), (8, 4, 0.25, 0.8), (32, 4, 0.4, 0.3)]))
-    assert text.startswith("The most labelled hard negatives per query come from batches of 32 with k = 4 (0.400). ")
+def test_batches_sentence_easier_and_mixed() -> None:
+    easier = _table(neg=([0.5, 0.52], [0.3, 0.32]), loss=([0.08, 0.09], [0.02, 0.03]))
+    text = rc.batches_sentence(easier, batch_size=8, k=8, domain_nmi=0.6, chance_nmi=0.01)
+    assert "clustered batches are easier than random ones beyond the seed spread" in text
+    mixed = _table(neg=([0.3, 0.32], [0.5, 0.52]), loss=([0.08, 0.09], [0.02, 0.03]))
+    text = rc.batches_sentence(mixed, batch_size=8, k=8, domain_nmi=0.6, chance_nmi=0.01)
+    assert "move in opposite directions beyond the seed spread" in text
+
+
+def _pairs_with_needs() -> cluster.Pairs:
+    return cluster.Pairs(
+        query_ids=("q1", "q2", "q3", "q4"),
+        queries=("a", "b", "c", "d"),
+        passage_ids=("p1", "p2", "p1", "p3"),
+        passages=("x", "y", "x", "z"),
+        relevant=tuple(frozenset() for _ in range(4)),
+        hard_negatives=tuple(frozenset() for _ in range(4)),
+        needs=("n1", "n1", "n1", "n2"),
+    )
+
+
+def _by_need(rows: list[tuple[str, int, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["strategy", "seed", "need", "false_negatives"]).assign(pairs=1)
+
+
+def test_false_negatives_sentence_all_from_one_need() -> None:
+    by_need = _by_need([("clustered", 0, "n1", 4), ("clustered", 1, "n1", 6)])
+    text = rc.false_negatives_sentence(
+        _table(), by_need, _main_seeds(([0, 0], [0, 0]), ([0, 0], [0, 0])), _pairs_with_needs()
+    )
+    assert text.startswith("**False negatives.** Passages relevant to a query")
+    assert "over 4 pairs: 1.0 (0.0–2.0) → 5.0 (4.0–6.0), higher on every seed" in text
+    assert "none in random batches; in clustered batches all 10 (summed over seeds) come from one need, *n1*" in text
+    assert "1 of the 2 needs here have more than one positive passage (n1)." in text
+    assert "mask 0.020 negatives per query in random batches and 0.060 in clustered ones" in text
+    assert text.endswith("is 0.0100 and 0.0200.")
+
+
+def test_false_negatives_sentence_from_several_needs() -> None:
+    by_need = _by_need([("random", 0, "n1", 1), ("clustered", 0, "n1", 3), ("clustered", 1, "n2", 1)])
+    text = rc.false_negatives_sentence(
+        _table(), by_need, _main_seeds(([0, 0], [0, 0]), ([0, 0], [0, 0])), _pairs_with_needs()
+    )
+    assert "in random batches all 1 (summed over seeds) come from one need, *n1*" in text
     assert (
-        "Clustered batches of 8 (k = 4) already hold as many per query (0.250) as random batches of 32 (0.200)" in text
+        "in clustered batches the 4 (summed over seeds) come from 2 distinct needs, 75% from the largest (*n1*)" in text
     )
-    assert "In 1 of the 3 clustered settings fewer than half" in text
+
+
+def _sweep(
+    cells: dict[tuple[int, int], tuple[list[float], list[float], list[float], list[float], float]],
+) -> pd.DataFrame:
+    """Per (B, k): random loss, clustered loss, random hard, clustered hard (per seed), clustered single share."""
+    parts = []
+    for (b, k), (rl, cl, rh, ch, share) in cells.items():
+        parts.append(
+            _per_seed(
+                {"loss": rl, "hard_neg_per_query": rh, "single_cluster_share": [0.0, 0.0]},
+                {"loss": cl, "hard_neg_per_query": ch, "single_cluster_share": [share, share]},
+            ).assign(batch_size=b, k=k)
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_sweep_sentence_counts_verdicts_buys_a_larger_batch_and_collapses() -> None:
+    sweep = _sweep(
+        {
+            (8, 2): ([0.01, 0.02], [0.05, 0.06], [0.10, 0.11], [0.30, 0.31], 0.9),
+            (8, 4): ([0.01, 0.02], [0.015, 0.05], [0.10, 0.11], [0.12, 0.13], 0.8),
+            (64, 2): ([0.14, 0.15], [0.10, 0.11], [0.20, 0.21], [0.40, 0.41], 0.3),
+            (64, 4): ([0.14, 0.15], [0.12, 0.13], [0.20, 0.21], [0.19, 0.22], 0.2),
+        }
+    )
+    text = rc.sweep_sentence(sweep)
+    assert text.startswith(
+        "Clustered against random, the mean loss is higher beyond the seed spread in 1 of 4 settings, lower in 2 "
+        "(B = 64, k = 2, B = 64, k = 4) and within the spread in 1;"
+    )
+    assert (
+        "labelled hard negatives per query are higher beyond the seed spread in 3 of 4 settings, lower in 0 and within the spread in 1."
+        in text
+    )
+    assert "from batches of 64 with k = 2 (0.405, mean over seeds)" in text
+    assert (
+        "Clustered batches of 8 (k = 2) hold more hard negatives per query than random batches of 64 on every seed (0.305 against 0.205)"
+        in text
+    )
+    assert text.endswith(
+        "In 2 of the 4 clustered settings fewer than half of the pairs sit in a single-cluster batch: the clusters hold fewer distinct positives than a batch needs, their pairs are pooled, and the clustered batches become random ones."
+    )
 
 
 def test_sweep_sentence_no_hard_negatives_no_gain_no_collapse() -> None:
-    assert rc.sweep_sentence(_mean(0.0, [(8, 2, 0.0, 0.9), (32, 2, 0.0, 0.8)])) == ""
-    # hard negatives, but only the largest clustered batches match the largest random ones: no "buys" sentence
-    text = rc.sweep_sentence(_mean(0.2, [(8, 2, 0.1, 0.9), (32, 2, 0.3, 0.8)]))
-    assert text.startswith("The most labelled") and "already hold" not in text and "fewer than half" not in text
+    zero = [0.0, 0.0]
+    text = rc.sweep_sentence(
+        _sweep(
+            {(8, 2): ([0.01, 0.02], [0.01, 0.02], zero, zero, 0.9), (32, 2): ([0.1, 0.2], [0.1, 0.2], zero, zero, 0.9)}
+        )
+    )
+    assert "within the spread in 2" in text and "The most labelled" not in text
+    assert "hold more" not in text and "fewer than half" not in text
+    # clustered batches of 8 within the seed spread of random batches of 32: no "more than a larger batch" claim
+    text = rc.sweep_sentence(
+        _sweep(
+            {
+                (8, 2): ([0.0, 0.0], [0.0, 0.0], [0.1, 0.1], [0.2, 0.25], 0.9),
+                (32, 2): ([0.0, 0.0], [0.0, 0.0], [0.2, 0.22], [0.3, 0.3], 0.9),
+            }
+        )
+    )
+    assert text.count("The most labelled") == 1 and "hold more" not in text
 
 
 def _k_table(top: float) -> pd.DataFrame:
     return pd.DataFrame({"silhouette": [0.05, top, 0.1], "smallest": [10, 4, 2]}, index=pd.Index([2, 4, 8], name="k"))
 
 
-def test_k_sentence_blurred_groups() -> None:
-    text = rc.k_sentence(_k_table(0.12))
+def test_k_sentence_blurred_groups_smaller_than_a_batch() -> None:
+    text = rc.k_sentence(_k_table(0.12), batch_size=8)
     assert text.startswith(
         "The silhouette ranges from 0.050 to 0.120 (the passages do not fall into well-separated groups) "
     )
-    assert "highest at k = 4, where the smallest cluster holds 4 pairs" in text
+    assert "highest at k = 4, where the smallest cluster holds 4 pairs, fewer than a batch of 8" in text
 
 
-def test_k_sentence_separated_groups() -> None:
-    text = rc.k_sentence(_k_table(0.4))
+def test_k_sentence_separated_groups_big_enough() -> None:
+    text = rc.k_sentence(_k_table(0.4), batch_size=4)
     assert "well-separated" not in text and "from 0.050 to 0.400 and is highest at k = 4" in text
+    assert text.endswith("holds 4 pairs, enough for a batch of 4.")
 
 
-def _single(r_neg: float) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "neg_mean": [r_neg, 0.6],
-            "hard_neg_per_query": [0.2, 0.4],
-            "false_neg_total": [1.0, 3.0],
-        },
-        index=["law only, random", "law only, clustered"],
+def _domain_seeds(hard: list[float], fn: list[float], neg_r: list[float] = [0.55, 0.56]) -> pd.DataFrame:  # noqa: B006
+    return _per_seed(
+        {"neg_mean": neg_r, "hard_neg_per_query": [0.36, 0.37], "false_neg_total": [0.0, 1.0]},
+        {"neg_mean": [0.6, 0.61], "hard_neg_per_query": hard, "false_neg_total": fn},
     )
 
 
-def test_single_domain_sentence_one_topic_is_already_hard() -> None:
-    text = rc.single_domain_sentence(_single(0.55), _summary(c_neg_mean=0.5), domain="law", k_sub=2, n_sub=20)
-    assert "*law* pairs alone meet negatives at mean cosine 0.550 with 0.200" in text
-    assert "all domains reach 0.500 and 0.300" in text and "go from 1 to 3 (over 20 pairs)" in text
-    assert text.endswith("which is where false negatives come from.")
+def test_single_domain_sentence_adds_hard_negatives_without_false_negatives() -> None:
+    all_seeds = _main_seeds(([0.3, 0.32], [0.50, 0.52]), ([0.02, 0.03], [0.08, 0.09]))
+    text = rc.single_domain_sentence(
+        _domain_seeds([0.51, 0.52], [0.0, 1.0]), all_seeds, domain="finance", k_sub=2, n_sub=40
+    )
+    assert text.startswith("Within the *finance* pairs alone (40 pairs, k = 2), random → clustered")
+    assert "hard negatives per query 0.365 (0.360–0.370) → 0.515 (0.510–0.520), higher on every seed" in text
+    assert "still adds labelled hard negatives without more false negatives beyond the seed spread" in text
+    assert text.endswith("mean cosine 0.555, closer than clustered batches over all domains (0.510).")
 
 
-def test_single_domain_sentence_sub_topics_still_separate() -> None:
-    text = rc.single_domain_sentence(_single(0.45), _summary(c_neg_mean=0.5), domain="law", k_sub=2, n_sub=20)
-    assert text.endswith("Even within one domain, clustering still separates sub-topics here.")
+def test_single_domain_sentence_other_branches() -> None:
+    all_seeds = _main_seeds(([0.3, 0.32], [0.50, 0.52]), ([0.02, 0.03], [0.08, 0.09]))
+    both = rc.single_domain_sentence(_domain_seeds([0.51, 0.52], [3.0, 4.0]), all_seeds, domain="law", k_sub=2, n_sub=9)
+    assert "adds labelled hard negatives, and false negatives with them." in both
+    fn_only = rc.single_domain_sentence(
+        _domain_seeds([0.3, 0.4], [3.0, 4.0]), all_seeds, domain="law", k_sub=2, n_sub=9
+    )
+    assert "adds false negatives but no hard negatives beyond the seed spread" in fn_only
+    neither = rc.single_domain_sentence(
+        _domain_seeds([0.3, 0.4], [0.0, 1.0], neg_r=[0.40, 0.45]), all_seeds, domain="law", k_sub=2, n_sub=9
+    )
+    assert "changes neither hard negatives nor false negatives" in neither and "farther than clustered" in neither
+    within = rc.single_domain_sentence(
+        _domain_seeds([0.3, 0.4], [0.0, 1.0], neg_r=[0.49, 0.51]), all_seeds, domain="law", k_sub=2, n_sub=9
+    )
+    assert "within the seed spread of clustered batches over all domains" in within
 
 
-def test_takeaways_list_the_runs_numbers() -> None:
+def test_takeaways_from_verdicts() -> None:
+    sweep = _sweep(
+        {
+            (8, 2): ([0.01, 0.02], [0.05, 0.06], [0.10, 0.11], [0.30, 0.31], 0.9),
+            (64, 4): ([0.14, 0.15], [0.12, 0.13], [0.20, 0.21], [0.19, 0.22], 0.2),
+        }
+    )
+    by_need = _by_need([("clustered", 0, "n1", 4), ("clustered", 1, "n1", 6)])
     text = rc.takeaways(
-        _summary(),
-        _single(0.5),
+        _table(),
+        sweep,
+        _domain_seeds([0.51, 0.52], [0.0, 1.0]),
         _agreement(),
+        by_need=by_need,
         seed_ari=0.84,
-        domain="law",
+        domain="finance",
         batch_size=8,
-        k=4,
+        k=8,
         cluster_dim=256,
         full_dim=384,
     )
     lines = text.split("\n")
-    assert len(lines) == 4 and all(line.startswith("- ") for line in lines)
-    assert "(batches of 8, k = 4) the mean loss goes from 0.0200 to 0.0800" in lines[0]
-    assert (
-        "truncated to 256 dimensions agree with full-dimension ones at ARI 0.800; two seeds at full dimension agree at 0.840"
-        in lines[1]
+    assert len(lines) == 6 and all(line.startswith("- ") for line in lines)
+    assert "over 2 seeds, clustered against random: mean loss 0.0250 → 0.0850 (higher on every seed)" in lines[0]
+    assert "higher beyond the seed spread in 1 of 2 settings, lower in 1 (B = 64, k = 4)" in lines[1]
+    assert "in 1 of the 2 settings the clusters are too small" in lines[1]
+    assert "ARI 0.800; two seeds at full dimension agree at 0.840" in lines[2]
+    assert "5.0 per seed on average (1.0 in random ones), from 1 distinct need." in lines[3]
+    assert "hard negatives per query higher on every seed and false negatives within the seed spread" in lines[4]
+    assert "not measured here" in lines[5]
+    no_collapse = rc.takeaways(
+        _table(),
+        sweep[sweep["batch_size"] == 8],
+        _domain_seeds([0.51, 0.52], [0.0, 1.0]),
+        _agreement(),
+        by_need=_by_need([]),
+        seed_ari=0.84,
+        domain="finance",
+        batch_size=8,
+        k=8,
+        cluster_dim=256,
+        full_dim=384,
     )
-    assert "(2 → 5 over all of KoProbe, 1 → 3 within the law pairs alone)" in lines[3]
+    assert "too small" not in no_collapse and "from 0 distinct needs." in no_collapse

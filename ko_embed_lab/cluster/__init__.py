@@ -18,6 +18,11 @@ one module per concern:
   negatives' similarity, the positive's rank in the batch, the InfoNCE loss (:func:`infonce_loss`)
   and the negatives that are really relevant (false negatives) or that a guide model would mask
   (GIST); :func:`batching_sweep` runs it over batch sizes, numbers of clusters and seeds.
+* :mod:`.card` — :func:`card_setup`, what the model card states about loss, batch size and
+  clustering, read from the shipped card text.
+* :mod:`.seeds` — :func:`seed_reports` measures random and clustered batches under several
+  seeds (the seed decides both k-means and batch formation); :func:`seed_table` and
+  :func:`sweep_verdicts` say whether the two differ beyond the seed spread.
 * :mod:`.projection` — :func:`umap_2d` and :func:`map_frame`, a seeded 2-D map with Korean hover
   text. Its figures are built in :mod:`ko_embed_lab.plots.cluster`.
 
@@ -30,9 +35,11 @@ Negatives for Text Embedding Fine-tuning*, arXiv:2402.16829 (2024).
 from __future__ import annotations
 
 from .batches import Remainder, batch_table, form_batches
+from .card import CardSetup, card_setup
 from .kmeans import (
     CARD_CLUSTER_DIM,
     Clustering,
+    chance_nmi,
     cluster_quality,
     default_dims,
     dimension_agreement,
@@ -44,21 +51,35 @@ from .kmeans import (
 from .measures import GIST_TEMPERATURE, BatchReport, batch_measures, batching_sweep, infonce_loss
 from .pairs import Pairs, embed_pairs, pairs_from_qrels, probe_pairs
 from .projection import map_frame, umap_2d
+from .seeds import (
+    BATCH_MEASURES,
+    false_negatives_by_need,
+    seed_reports,
+    seed_summaries,
+    seed_table,
+    seed_verdict,
+    sweep_verdicts,
+)
 
 __all__ = [
+    "BATCH_MEASURES",
     "CARD_CLUSTER_DIM",
     "GIST_TEMPERATURE",
     "BatchReport",
+    "CardSetup",
     "Clustering",
     "Pairs",
     "Remainder",
     "batch_measures",
     "batch_table",
     "batching_sweep",
+    "card_setup",
+    "chance_nmi",
     "cluster_quality",
     "default_dims",
     "dimension_agreement",
     "embed_pairs",
+    "false_negatives_by_need",
     "form_batches",
     "infonce_loss",
     "k_sweep",
@@ -67,6 +88,11 @@ __all__ = [
     "pairs_from_qrels",
     "probe_pairs",
     "seed_agreement",
+    "seed_reports",
+    "seed_summaries",
+    "seed_table",
+    "seed_verdict",
+    "sweep_verdicts",
     "truncate_normalize",
     "umap_2d",
 ]

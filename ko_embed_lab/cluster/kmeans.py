@@ -191,6 +191,28 @@ def cluster_quality(labels: Sequence[Any] | np.ndarray, truth: Sequence[Any] | n
     }
 
 
+def chance_nmi(
+    labels: Sequence[Any] | np.ndarray, truth: Sequence[Any] | np.ndarray, *, seeds: Sequence[int] = (0, 1, 2, 3, 4)
+) -> float:
+    """NMI of ``truth`` with ``labels`` shuffled (cluster sizes kept), mean over seeds: NMI's chance level.
+
+    NMI is not 0 for unrelated labellings of a finite sample; this is the baseline a measured
+    NMI is read against.
+
+    Example:
+        >>> round(chance_nmi([0, 0, 1, 1] * 50, ["a", "b"] * 100), 3) < 0.05
+        True
+    """
+    from sklearn.metrics import normalized_mutual_info_score
+
+    a, b = np.asarray(labels), np.asarray(truth)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(f"labels and truth must be 1-D of the same non-zero length, got {a.shape} and {b.shape}")
+    if not seeds:
+        raise ValueError("seeds is empty; pass at least one seed")
+    return float(np.mean([normalized_mutual_info_score(b, np.random.default_rng(s).permutation(a)) for s in seeds]))
+
+
 def seed_agreement(
     emb: np.ndarray,
     k: int,

@@ -71,7 +71,8 @@ class BatchReport:
         per_query: One row per pair (``pair``, ``batch``, ``batch_size``, ``pos_sim``,
             ``neg_mean``, ``neg_max``, ``pos_rank`` (1 = the positive beats every in-batch
             negative), ``loss``; with pairs ``false_negatives`` and ``hard_negatives``
-            (known relevant / known hard passages among the in-batch negatives); with a guide
+            (known relevant / known hard passages among the in-batch negatives) and, where the
+            pairs know it, the query's ``need``; with a guide
             ``guide_masked`` and ``loss_gist``).
         per_batch: One row per batch (``batch``, ``size``, ``loss``, and the number of distinct
             ``clusters`` / ``domains`` in it when known).
@@ -91,7 +92,8 @@ class BatchReport:
         Keys: ``batches``, ``mean_batch_size``, ``pos_sim``, ``neg_mean``, ``neg_max``,
         ``top1`` (share of queries whose positive beats all in-batch negatives), ``loss``, and
         where known ``false_neg_per_query``, ``false_neg_total``, ``queries_with_false_neg``,
-        ``hard_neg_per_query``, ``guide_masked_per_query``, ``loss_gist``,
+        ``hard_neg_per_query``, ``needs_with_false_neg`` (distinct information needs whose
+        queries meet a false negative), ``guide_masked_per_query``, ``loss_gist``,
         ``single_cluster_share`` and ``single_domain_share`` (share of pairs whose batch holds
         one cluster / domain only).
         """
@@ -110,6 +112,8 @@ class BatchReport:
             out["false_neg_total"] = float(pq["false_negatives"].sum())
             out["queries_with_false_neg"] = float((pq["false_negatives"] > 0).sum())
             out["hard_neg_per_query"] = float(pq["hard_negatives"].mean())
+        if "need" in pq and "false_negatives" in pq:
+            out["needs_with_false_neg"] = float(pq.loc[pq["false_negatives"] > 0, "need"].nunique())
         if "guide_masked" in pq:
             out["guide_masked_per_query"] = float(pq["guide_masked"].mean())
             out["loss_gist"] = float(pq["loss_gist"].mean())
@@ -119,6 +123,37 @@ class BatchReport:
                 single = pb.set_index("batch")[col] == 1
                 out[f"single_{col[:-1]}_share"] = float(sizes[single].sum() / sizes.sum())
         return out
+
+    def false_negatives_by_need(self) -> pd.DataFrame:
+        """False negatives counted per information need: how many, and in how many of its pairs.
+
+        A handful of false negatives can all come from one need whose paraphrased queries share
+        two relevant passages; this table shows whether they do.
+
+        Returns:
+            DataFrame indexed by ``need`` (only needs with a false negative), columns
+            ``false_negatives`` (total over the need's pairs) and ``pairs`` (pairs whose query
+            meets one), largest first.
+
+        Example:
+            >>> report.false_negatives_by_need()
+                  false_negatives  pairs
+            need
+            n07                 6      6
+        """
+        import pandas as pd
+
+        pq = self.per_query
+        if "need" not in pq or "false_negatives" not in pq:
+            raise ValueError("per_query has no need column: measure with pairs that know their needs (probe_pairs)")
+        hit = pq[pq["false_negatives"] > 0]
+        if hit.empty:
+            return pd.DataFrame(
+                {"false_negatives": pd.Series(dtype=int), "pairs": pd.Series(dtype=int)},
+                index=pd.Index([], name="need"),
+            )
+        out = hit.groupby("need").agg(false_negatives=("false_negatives", "sum"), pairs=("pair", "size"))
+        return out.sort_values(["false_negatives", "pairs"], ascending=False)
 
 
 def batch_measures(
@@ -267,6 +302,8 @@ def _measure_batch(
             "pos_rank": int(1 + (negs > pos[a]).sum()),
             "loss": float(loss[a]),
         }
+        if pairs is not None and pairs.needs is not None:
+            row["need"] = pairs.needs[i]
         if kinds is not None:
             row["false_negatives"] = int((kinds[a] == "relevant").sum())
             row["hard_negatives"] = int((kinds[a] == "hard negative").sum())

@@ -33,6 +33,8 @@ class Pairs:
         hard_negatives: For each pair, passage ids known to be close to its query but not
             relevant (empty when unknown).
         domains: Domain label of each pair (``None`` when unknown).
+        needs: Information need of each pair's query (``None`` when unknown): queries of one
+            need are paraphrases, so false negatives are counted per need as well as per query.
     """
 
     query_ids: tuple[str, ...]
@@ -42,6 +44,7 @@ class Pairs:
     relevant: tuple[frozenset[str], ...]
     hard_negatives: tuple[frozenset[str], ...]
     domains: tuple[str, ...] | None = None
+    needs: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.query_ids)
@@ -54,6 +57,8 @@ class Pairs:
         }
         if self.domains is not None:
             fields["domains"] = self.domains
+        if self.needs is not None:
+            fields["needs"] = self.needs
         bad = {name: len(v) for name, v in fields.items() if len(v) != n}
         if bad:
             raise ValueError(f"Pairs fields must all have {n} entries (one per pair); got {bad}")
@@ -81,6 +86,7 @@ class Pairs:
             relevant=tuple(self.relevant[i] for i in idx),
             hard_negatives=tuple(self.hard_negatives[i] for i in idx),
             domains=tuple(self.domains[i] for i in idx) if self.domains is not None else None,
+            needs=tuple(self.needs[i] for i in idx) if self.needs is not None else None,
         )
 
     def sample_values(self) -> list[frozenset[str]]:
@@ -119,6 +125,8 @@ class Pairs:
         )
         if self.domains is not None:
             df["domain"] = self.domains
+        if self.needs is not None:
+            df["need"] = self.needs
         return df
 
 
@@ -128,6 +136,7 @@ def pairs_from_qrels(
     min_grade: int = 2,
     hard_negatives: Mapping[str, Iterable[str]] | None = None,
     domains: Mapping[str, str] | None = None,
+    needs: Mapping[str, str] | None = None,
 ) -> Pairs:
     """Build one pair per (query, passage judged at least ``min_grade``) of a retrieval set.
 
@@ -136,6 +145,7 @@ def pairs_from_qrels(
         min_grade: Lowest grade that makes a passage a training positive.
         hard_negatives: Optional ``{query_id: passage ids}`` known to be hard negatives.
         domains: Optional ``{query_id: domain}``.
+        needs: Optional ``{query_id: information need}``.
 
     Returns:
         The pairs, in query order then passage id order.
@@ -149,7 +159,7 @@ def pairs_from_qrels(
 
     if not isinstance(min_grade, int) or min_grade < 1:
         raise ValueError(f"min_grade={min_grade!r} must be a positive int (grade 1 and above count as relevant)")
-    rows: list[tuple[str, str, str, str, frozenset[str], frozenset[str], str | None]] = []
+    rows: list[tuple[str, str, str, str, frozenset[str], frozenset[str], str | None, str | None]] = []
     for q, text in data.queries.items():
         judged = data.qrels.get(q, {})
         relevant = frozenset(d for d, g in judged.items() if g > 0)
@@ -157,7 +167,18 @@ def pairs_from_qrels(
         for d in sorted(d for d, g in judged.items() if g >= min_grade):
             if d not in data.corpus:
                 raise ValueError(f"qrels of {q!r} name passage {d!r}, which is not in the corpus of {data.name!r}")
-            rows.append((q, text, d, doc_text(data.corpus[d]), relevant, hard, domains.get(q) if domains else None))
+            rows.append(
+                (
+                    q,
+                    text,
+                    d,
+                    doc_text(data.corpus[d]),
+                    relevant,
+                    hard,
+                    domains.get(q) if domains else None,
+                    needs.get(q) if needs else None,
+                )
+            )
     if not rows:
         raise ValueError(f"{data.name!r} has no judgment of grade >= {min_grade}; lower min_grade")
     cols = list(zip(*rows, strict=True))
@@ -169,13 +190,14 @@ def pairs_from_qrels(
         relevant=tuple(cols[4]),
         hard_negatives=tuple(cols[5]),
         domains=tuple(str(d) for d in cols[6]) if domains is not None else None,
+        needs=tuple(str(n) for n in cols[7]) if needs is not None else None,
     )
 
 
 def probe_pairs(probe: Probe, *, min_grade: int = 2, forms: Sequence[str] | None = None) -> Pairs:
     """Training pairs from KoProbe: each query with each passage of grade ``min_grade`` or more.
 
-    Hard negatives and domains come from the probe's labels.
+    Hard negatives, domains and information needs come from the probe's labels.
 
     Args:
         probe: A loaded (or sampled) :class:`~ko_embed_lab.data.probe.Probe`.
@@ -198,7 +220,8 @@ def probe_pairs(probe: Probe, *, min_grade: int = 2, forms: Sequence[str] | None
         data = data.subset([q for q in data.queries if probe.queries.loc[q, "form"] in keep])
     hard = {q: probe.hard_negatives(q) for q in data.queries}
     domains = {q: str(probe.queries.loc[q, "domain"]) for q in data.queries}
-    return pairs_from_qrels(data, min_grade=min_grade, hard_negatives=hard, domains=domains)
+    needs = {q: str(probe.queries.loc[q, "need_id"]) for q in data.queries}
+    return pairs_from_qrels(data, min_grade=min_grade, hard_negatives=hard, domains=domains, needs=needs)
 
 
 def embed_pairs(
