@@ -173,7 +173,7 @@ def regime_finding(
         ci = grid_intervals(lost, by=("strategy",)).iloc[0]
         rk = grid_intervals(lost, metric="rank", by=("strategy",)).iloc[0]
         vs_chance = (
-            "worse than chance: the other haystacks hold something closer to the query"
+            "worse than chance"
             if rk["low"] > chance
             else "better than chance"
             if rk["high"] < chance
@@ -205,7 +205,7 @@ def regime_finding(
             "kept_past_end": lost["visible"].mean(),
             "rank_past_end": lost["rank"].mean(),
             "rank_interval": (rk["low"], rk["high"]),
-            "vs_chance": vs_chance.split(":")[0],
+            "vs_chance": vs_chance,
             "n_docs": n_docs,
         }
     elif case == "past the trained length":
