@@ -143,20 +143,142 @@ def test_truncation_drops_a_needle_placed_past_the_window(model, fillers) -> Non
 def test_needle_sets_structure(model, probe) -> None:
     sets = longdoc.needle_sets(model, probe, lengths=[600], positions=[0.0, 1.0], n_needles=3, n_distractors=2, seed=0)
     assert [(s.length, s.position) for s in sets] == [(600, 0.0), (600, 1.0)]
-    needle_passages = {nd.passage_id for nd in sets[0].needles.values()}
+    assert sets[0].excluded == longdoc.filler_exclusions(probe, list(sets[0].needles))
     for s in sets:
-        assert len(s.data.queries) == 3 and len(s.data.corpus) == 5
+        assert len(s.data.queries) == 3 and len(s.data.corpus) == 5 and s.seed == 0
         for qid, nd in s.needles.items():
             assert s.data.qrels[qid] == {f"haystack-{nd.need_id}": 1}
-            hay = s.haystacks[f"haystack-{nd.need_id}"]
-            assert nd.passage in hay.text
-            # Filler of a needle comes from other domains, and never holds a needle.
-            assert not any(probe.passages.loc[f, "domain"] == nd.domain for f in hay.filler_ids)
-            assert not set(hay.filler_ids) & needle_passages
-        for d in (h for h in s.haystacks.values() if h.needle_id is None):
-            assert not set(d.filler_ids) & needle_passages
+            assert nd.passage in s.haystacks[f"haystack-{nd.need_id}"].text
+        for h in s.haystacks.values():
+            assert not set(h.filler_ids) & s.excluded
     # The same filler order at every position: distractors are identical across positions.
     assert sets[0].haystacks["distractor-00"] == sets[1].haystacks["distractor-00"]
+
+
+def _head(text: str, n: int = 40) -> str:
+    from ko_embed_lab.text import clean_text
+
+    return clean_text(text).strip()[:n]
+
+
+def test_filler_exclusions_are_per_query(probe) -> None:
+    qid = next(q for q in probe.queries.index if probe.queries.loc[q, "form"] == "question")
+    excl = longdoc.filler_exclusions(probe, [qid])
+    assert {p for p, g in probe.data.qrels[qid].items() if g > 0} <= excl
+    assert set(probe.hard_negatives(qid)) <= excl
+    assert set(probe.needs.loc[probe.queries.loc[qid, "need_id"], "relevant"]) <= excl
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_no_filler_holds_any_querys_relevant_passage_or_hard_negative(model, probe, seed) -> None:
+    sets = longdoc.needle_sets(model, probe, lengths=[900], positions=[0.5], n_needles=8, n_distractors=4, seed=seed)
+    cell = sets[0]
+    forbidden = set()
+    for qid in cell.data.queries:
+        forbidden |= {p for p, g in probe.data.qrels[qid].items() if g > 0} | set(probe.hard_negatives(qid))
+    assert forbidden <= cell.excluded
+    heads = {p: _head(doc_text(probe.data.corpus[p])) for p in forbidden}
+    for h in cell.haystacks.values():
+        filler = h.text if h.needle_chars is None else h.text[: h.needle_chars[0]] + h.text[h.needle_chars[1] :]
+        assert not set(h.filler_ids) & forbidden
+        assert not [p for p, head in heads.items() if head and head in filler], h.id
+
+
+def test_needles_and_distractors_are_built_by_one_rule(model, probe) -> None:
+    sets = longdoc.needle_sets(model, probe, lengths=[1500], positions=[0.0], n_needles=8, n_distractors=8, seed=0)
+    cell = sets[0]
+    domain = probe.passages["domain"]
+
+    def shares(hays: list) -> pd.Series:
+        ids = [f for h in hays for f in h.filler_ids]
+        return domain.loc[ids].value_counts(normalize=True)
+
+    needles = [h for h in cell.haystacks.values() if h.needle_id is not None]
+    distractors = [h for h in cell.haystacks.values() if h.needle_id is None]
+    a, b = shares(needles).align(shares(distractors), fill_value=0.0)
+    assert 0.5 * (a - b).abs().sum() < 0.2  # total variation distance between the two domain mixes
+    # The old rule kept a needle's own domain out of its filler; the one rule does not.
+    own = [
+        domain.loc[list(h.filler_ids)].eq(cell.needles[q].domain).any()
+        for q, h in ((q, cell.haystacks[f"haystack-{nd.need_id}"]) for q, nd in cell.needles.items())
+    ]
+    assert any(own)
+    # Every haystack draws from the same pool: the corpus less the exclusions.
+    pool = set(probe.data.corpus) - cell.excluded
+    assert all(set(h.filler_ids) <= pool for h in cell.haystacks.values())
+
+
+class RelatedModel(NeedleModel):
+    """A fake whose document vector leans towards the query when the text holds a passage related
+    to a query of the set (a relevant passage or a hard negative), and is otherwise random."""
+
+    def __init__(self, tokenizer: Any, heads: list[str]) -> None:
+        super().__init__(tokenizer, max_seq_length=64)
+        self.heads = heads
+
+    def encode(self, texts: Sequence[str], *, kind: str = "document", **kwargs: Any) -> np.ndarray:
+        import hashlib
+
+        if kind == "query":
+            return np.tile(np.full(9, 1 / 3, dtype=np.float32), (len(texts), 1))
+        rows = []
+        for t in texts:
+            rng = np.random.default_rng(int(hashlib.md5(t.encode()).hexdigest()[:8], 16))
+            v = np.concatenate([[3.0 if any(h in t for h in self.heads) else 0.0], rng.normal(size=8)])
+            rows.append(v / np.linalg.norm(v))
+        return np.asarray(rows, dtype=np.float32)
+
+
+def test_a_truncated_needle_past_the_window_ranks_near_chance(model, probe) -> None:
+    grids = []
+    for seed in range(6):
+        sets = longdoc.needle_sets(
+            model, probe, lengths=[400], positions=[1.0], n_needles=8, n_distractors=8, seed=seed
+        )
+        # Related to a query of the set: its relevant passages and hard negatives, less the needles themselves.
+        needle_passages = {nd.passage_id for nd in sets[0].needles.values()}
+        heads = [_head(doc_text(probe.data.corpus[p])) for p in sets[0].excluded - needle_passages]
+        fake = RelatedModel(model.tokenizer, [h for h in heads if h])
+        grids.append(longdoc.needle_grid(fake, sets, strategies=("truncate",), cache=False))
+        # Under the one rule no haystack holds a related passage, so none gets the boost.
+        assert not any(any(h in t for h in fake.heads) for t in sets[0].data.doc_texts() if t)
+    grid = pd.concat(grids)
+    assert not grid["visible"].any() and set(grid["seed"]) == set(range(6))
+    n_docs = int(grid["n_docs"].iloc[0])
+    assert abs(grid["rank"].mean() - (n_docs + 1) / 2) < 1.5  # 48 needles: the standard error is about 0.7
+
+
+def test_grid_intervals_and_compare_strategies_by_hand() -> None:
+    rows = []
+    for seed, q, p, a, b in [
+        (0, "q1", 0.0, 1.0, 0.0),
+        (0, "q2", 0.0, 1.0, 0.0),
+        (1, "q1", 0.0, 1.0, 0.0),
+        (0, "q1", 1.0, 0.0, 1.0),
+        (0, "q2", 1.0, 1.0, 1.0),
+        (1, "q1", 1.0, 0.0, 0.0),
+    ]:
+        rows += [
+            {"seed": seed, "query_id": q, "position": p, "length": 1024, "strategy": "x", "ndcg@10": a},
+            {"seed": seed, "query_id": q, "position": p, "length": 1024, "strategy": "y", "ndcg@10": b},
+        ]
+    grid = pd.DataFrame(rows)
+    iv = longdoc.grid_intervals(grid).set_index(["strategy", "position"])
+    assert iv.loc[("x", 0.0), ["mean", "low", "high", "n"]].tolist() == [1.0, 1.0, 1.0, 3]
+    row = iv.loc[("x", 1.0)]
+    assert row["mean"] == pytest.approx(1 / 3) and row["low"] == 0.0 and row["high"] == 1.0
+    assert (row["seed_min"], row["seed_max"]) == (0.0, 0.5)
+    cmp = longdoc.compare_strategies(grid, "x", "y")
+    assert cmp.loc[0.0, "mean_diff"] == -1.0 and cmp.loc[0.0, "high"] == -1.0  # y loses on every needle
+    assert cmp.loc[1.0, "mean_diff"] == pytest.approx(1 / 3) and cmp.loc[1.0, "low"] <= 0 <= cmp.loc[1.0, "high"]
+    assert cmp.loc[1.0, "n"] == 3  # seed 1's q1 is a needle of its own
+
+
+def test_time_orderings_by_hand() -> None:
+    cost = pd.DataFrame({"length": [512, 128, 2048], "seconds": [0.05, 0.04, 0.3], "seconds_max": [0.09, 0.06, 0.4]})
+    assert longdoc.time_orderings(cost) == [(128, 512, "overlap"), (512, 2048, "slower")]
+    reversed_ = cost.assign(seconds=[0.01, 0.04, 0.3], seconds_max=[0.02, 0.06, 0.4])
+    assert longdoc.time_orderings(reversed_)[0] == (128, 512, "faster")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -327,10 +449,12 @@ def test_hangul_coverage_of_the_xlmr_vocabulary(model) -> None:
 
 
 def test_measure_cost_within_and_beyond_the_window(model) -> None:
-    df = longdoc.measure_cost(model, [64, 600, 32], repeats=1)
+    df = longdoc.measure_cost(model, [64, 600, 32], repeats=2)
     assert df["length"].tolist() == [32, 64, 600]
     assert df["weights"].tolist() == ["model", "model", "random, same architecture"]
     assert (df["seconds"] > 0).all() and (df["peak_mb"] >= 0).all()
+    assert (df["seconds"] <= df["seconds_median"]).all() and (df["seconds_median"] <= df["seconds_max"]).all()
+    assert (df["repeats"] == 2).all()
     assert df.attrs["window"] == model.max_seq_length
     skipped = longdoc.measure_cost(model, [64, 600], repeats=1, beyond_window=False)
     assert skipped["length"].tolist() == [64]

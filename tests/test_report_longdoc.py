@@ -60,11 +60,21 @@ def test_regime_past_the_window_is_the_truncation_cliff() -> None:
     assert f.numbers["truncate_past_start"] == 1.0
     assert f.numbers["chunk_max_past_end"] == 1.0
     assert f.numbers["kept_past_end"] == 0.0 and f.numbers["rank_past_end"] == 6.0
-    # Rank 6 of 7 is worse than chance (4.0) by more than half a place: the filler remark is added.
-    assert "truncation cliff" in f.text and "its filler avoids the query's domain" in f.text
+    # Rank 6 of 7, interval [6, 6], lies above chance (4.0).
+    assert f.numbers["vs_chance"] == "worse than chance"
+    assert "truncation cliff" in f.text and "where chance gives 4.0: worse than chance" in f.text
     assert "fine-tuned on at most" not in f.text  # no trained length below the window
     assert f.takeaway.startswith("- A fixed window loses whatever lies past it")
     assert "NDCG@10 0.000 (with the needle first: 1.000)" in f.takeaway
+
+
+@pytest.mark.parametrize(("ranks", "verdict"), [([3.0, 5.0], "what chance gives"), ([1.0, 2.0], "better than chance")])
+def test_regime_past_the_window_rank_against_chance(ranks: list[float], verdict: str) -> None:
+    grid = _cliff_grid()
+    lost = grid.index[(grid.strategy == "truncate") & (grid.position == 1.0) & (grid.length > 512)]
+    grid.loc[lost, "rank"] = ranks
+    f = rep.regime_finding(grid, _model(512), lengths=[256, 512, 1024, 2048], positions=(0.0, 1.0), chunk=508)
+    assert f.numbers["vs_chance"] == verdict and f"chance gives 4.0: {verdict}" in f.text
 
 
 def test_regime_past_the_window_mentions_a_shorter_trained_length() -> None:
@@ -187,15 +197,30 @@ def test_natural_topic_suffices_and_no_late_answers() -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def _cost(seconds: list[float], device: str = "cpu", lengths: tuple[int, ...] = (128, 256, 1024)) -> pd.DataFrame:
-    return pd.DataFrame({"length": lengths, "seconds": seconds, "peak_mb": [10.0, 20.0, 80.0], "device": device})
+def _cost(
+    seconds: list[float], device: str = "cpu", lengths: tuple[int, ...] = (128, 256, 1024), spread: float = 0.0
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "length": lengths,
+            "seconds": seconds,
+            "seconds_median": [x * (1 + spread / 2) for x in seconds],
+            "seconds_max": [x * (1 + spread) for x in seconds],
+            "repeats": 5,
+            "peak_mb": [10.0, 20.0, 80.0],
+            "device": device,
+        }
+    )
 
 
 def test_cost_past_the_window_on_cpu() -> None:
     f = rep.cost_finding(_cost([0.01, 0.02, 0.2]), _model(512))
     assert f.case == "past the window"
     assert f.numbers["time_ratio"] == pytest.approx(20.0) and f.numbers["length_ratio"] == 8
-    assert "as 4 chunks of 256 tokens costs about 0.080 s, against 0.200 s" in f.text
+    assert (
+        "as 4 chunks of 256 tokens costs about 0.080 s (median), against 0.200 s for one pass over all of it." in f.text
+    )
+    assert "every pass at the longer length was slower" in f.text and "noise" not in f.text
     assert "CPU memory" in f.text and f.text.endswith("up to 8,192 tokens.")
 
 
@@ -205,36 +230,151 @@ def test_cost_within_the_window_on_cuda() -> None:
     assert "chunks of" not in f.text and "CPU memory" not in f.text
 
 
-def _sweep() -> pd.DataFrame:
-    label = "chunks: best chunk"
-    return pd.DataFrame(
-        {
-            "chunk tokens": ["128", "508", "128", "508"],
-            "strategy": [label, label, "BM25 (morphemes)", "BM25 (morphemes)"],
-            "ranked first": [0.9, 0.8, 0.7, 0.7],
-            "ndcg@10": [0.95, 0.9, 0.85, 0.85],
-        }
-    )
+def test_cost_noise_is_named() -> None:
+    # 128 and 256 tokens overlap (and 128 is even slower); 1,024 vs 128 overlap too.
+    f = rep.cost_finding(_cost([0.03, 0.02, 0.035], spread=1.0), _model(512))
+    assert f.case == "past the window; noisy" and not f.numbers["supported"]
+    assert "do not even order the two" in f.text
+    assert "Between 128 and 256 and between 256 and 1,024 tokens the ranges overlap or reverse" in f.text
+    assert "within the spread of the passes" not in f.text  # 4 chunks of 256 (0.08-0.16 s) vs 0.035-0.07 s
+    g = rep.cost_finding(_cost([0.03, 0.02, 0.08], spread=1.0), _model(512))
+    assert g.case == "past the window" and "within the spread of the passes" in g.text
+    assert "Between 128 and 256 tokens" in g.text
+
+
+def _hand_grid(diffs: dict[float, list[float]], base: float = 0.5) -> pd.DataFrame:
+    """Per position, one needle per diff: bm25 = base + diff, chunk-max = base, others lower."""
+    rows = []
+    for p, ds in diffs.items():
+        for i, d in enumerate(ds):
+            for s, v in {
+                "truncate": 0.1,
+                "chunk-max": base,
+                "chunk-mean": 0.2,
+                "bm25": base + d,
+                "fusion": 0.3,
+            }.items():
+                rows += [
+                    {
+                        "seed": 0,
+                        "query_id": f"q{i}",
+                        "position": p,
+                        "length": n,
+                        "strategy": s,
+                        "ndcg@10": v,
+                        "rank": 1.0,
+                        "visible": True,
+                        "n_docs": 7,
+                    }
+                    for n in (256, 1024, 2048)
+                ]
+    return pd.DataFrame(rows)
+
+
+def test_bm25_by_position_gives_each_verdict() -> None:
+    grid = _hand_grid({0.0: [-0.2, -0.1, -0.3], 0.5: [0.2, -0.2, 0.1], 1.0: [0.3, 0.2, 0.4]})
+    f = rep.bm25_by_position(grid, _model(512))
+    assert f.numbers["verdicts"] == {0.0: "behind", 0.5: "level", 1.0: "ahead"}
+    assert f.numbers["rivals"] == {0.0: "chunk-max", 0.5: "chunk-max", 1.0: "chunk-max"}
+    assert f.numbers["lengths"] == [1024, 2048]
+    assert f.case == "0: behind; 0.5: level; 1: ahead"
+    assert "with the needle at the start, BM25 scores 0.300 and the best other strategy" in f.text
+    assert "the needles cannot tell them apart" in f.text
+    assert f.takeaway == "BM25 behind at the start, level in the middle, ahead at the end"
+
+
+def _firsts(default: list[int], small: list[int]) -> dict[str, dict[str, float]]:
+    return {
+        "128": {f"q{i}": float(v) for i, v in enumerate(small)},
+        "508": {f"q{i}": float(v) for i, v in enumerate(default)},
+    }
 
 
 @pytest.mark.parametrize(
-    ("bm25", "seconds", "case", "words"),
+    ("default", "small", "case"),
     [
-        (0.99, [0.01, 0.02, 0.2], "bm25 leads; more than proportional", ("Do not skip BM25", "quadratic in length")),
-        (0.5, [0.01, 0.02, 0.08], "add bm25; proportional", ("Add BM25 when queries name", "about proportionally")),
-        (0.5, [0.01, 0.02, 0.03], "add bm25; less than proportional", ("Add BM25", "fixed costs per pass")),
+        ([1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 1, 1], "default is best"),
+        ([0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1], "smaller is better"),
+        ([1, 1, 1, 1, 0, 1], [1, 1, 1, 1, 1, 0 + 1], "not distinguishable"),
     ],
 )
-def test_advice_branches(bm25: float, seconds: list[float], case: str, words: tuple[str, str]) -> None:
+def test_chunk_size_finding(default: list[int], small: list[int], case: str) -> None:
+    clusters = {f"q{i}": f"doc{i // 2}" for i in range(6)}
+    f = rep.chunk_size_finding(_firsts(default, small), default="508", clusters=clusters)
+    assert f.case == case
+    if case == "default is best":
+        assert f.numbers["best"] == "508" and "No chunk size" in f.text
+    else:
+        assert f.numbers["best"] == "128"
+        assert f"for {sum(small)} of 6 queries, 508-token chunks for {sum(default)}" in f.text
+        assert ("cannot be told from chance" in f.text) == (case == "not distinguishable")
+    with pytest.raises(ValueError):
+        rep.chunk_size_finding(_firsts(default, small), default="256", clusters=clusters)
+
+
+def _sweep_finding() -> rep.Finding:
+    return rep.Finding("not distinguishable", "Chunk sentence.", {})
+
+
+@pytest.mark.parametrize(
+    ("bm25", "verdicts", "seconds", "spread", "case", "words"),
+    [
+        (
+            0.99,
+            {0.0: "level", 1.0: "ahead"},
+            [0.01, 0.02, 0.2],
+            0.0,
+            "bm25 leads; more than proportional",
+            ("Do not skip BM25", "quadratic in length"),
+        ),
+        (
+            0.99,
+            {0.0: "behind", 1.0: "ahead"},
+            [0.01, 0.02, 0.08],
+            0.0,
+            "add bm25; proportional",
+            ("Add BM25 when queries name", "about proportionally"),
+        ),
+        (0.5, {0.0: "level"}, [0.01, 0.02, 0.03], 0.0, "add bm25; less than proportional", ("Add BM25", "fixed costs")),
+        (0.5, {0.0: "level"}, [0.01, 0.02, 0.015], 1.0, "add bm25; noisy", ("Add BM25", "ranges overlap")),
+    ],
+)
+def test_advice_branches(bm25, verdicts, seconds, spread, case, words) -> None:
     natural = _results(truncate=0.6, chunk_max=0.8, chunk_mean=0.7, bm25=bm25, fusion=0.85)
     hay = {s: 0.5 for s in STRATS} | {"bm25": bm25}
     grid = _grid({(s, 1.0, 2048): v for s, v in hay.items()} | {(s, 1.0, 256): 1.0 for s in STRATS})
-    f = rep.advice(sweep=_sweep(), natural=natural, grid=grid, cost=_cost(seconds), model=_model(512), chunk=508)
+    pos = rep.Finding("", "", {"verdicts": verdicts}, "BM25 x")
+    f = rep.advice(
+        chunk_size=_sweep_finding(),
+        bm25=pos,
+        natural=natural,
+        grid=grid,
+        cost=_cost(seconds, spread=spread),
+        model=_model(512),
+        chunk=508,
+    )
     assert f.case == case
-    assert f.numbers["best_size"] == "128"
     assert f.numbers["fusion_gain"] == pytest.approx(0.05)
     assert all(w in f.text for w in words)
-    assert "the right document first for 90% of the queries, against 80% with 508-token chunks" in f.text
+    assert "Chunk sentence." in f.text and "BM25 x" in f.text
+
+
+def test_mldr_sentence_sources_each_figure() -> None:
+    reported = pd.DataFrame(
+        {
+            "model": ["mteb/baseline-bm25s"] * 2 + ["intfloat/multilingual-e5-small"] * 2,
+            "split": ["dev", "test"] * 2,
+            "ndcg_at_10": [0.59266, 0.54163, 0.21429, 0.20923],
+            "file": ["b.json", "b.json", "e5.json", "e5.json"],
+        }
+    )
+    card = pd.DataFrame({"model": ["gte", "arctic"], "MultiLongDocRetrieval": [0.48402, 0.4459]})
+    f = rep.mldr_sentence(card, reported)
+    assert f.case == "bm25 above the card" and f.numbers["bm25"] == pytest.approx(0.567145)
+    assert "NDCG@10 0.5671" in f.text and "`intfloat/multilingual-e5-small` 0.2118" in f.text and "e5.json" in f.text
+    assert "whose best is `gte` (0.4840)" in f.text
+    high = card.assign(MultiLongDocRetrieval=[0.6, 0.4])
+    assert rep.mldr_sentence(high, reported).case == "a dense model above bm25"
 
 
 def test_syllables_window_and_takeaways(model) -> None:
@@ -265,6 +405,8 @@ def test_syllables_window_and_takeaways(model) -> None:
     regime = rep.Finding("x", "", {}, "- regime line")
     dil = rep.Finding("y", "", {}, "- dilution line")
     nat = rep.Finding("z", "", {}, "- natural line")
-    lines = rep.takeaways(length, syl, regime, dil, nat).splitlines()
+    pos = rep.Finding("w", "", {}, "BM25 level at the start")
+    lines = rep.takeaways(length, syl, regime, dil, nat, pos).splitlines()
     assert lines[0].startswith("- 1,300 tokens of Korean legal text are about 2,600 characters")
-    assert lines[1:] == ["- regime line", "- dilution line", "- natural line"]
+    assert lines[1:4] == ["- regime line", "- dilution line", "- natural line"]
+    assert lines[4].startswith("- On the long haystacks, against the best other strategy: BM25 level at the start")

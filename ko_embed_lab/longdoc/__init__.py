@@ -13,7 +13,8 @@ than that depends on how it is scored. This package measures it, one module per 
   LongEmbed's needle tests; :func:`needle_sets` builds whole retrieval sets from KoProbe needs.
 * :mod:`.strategies` — **strategies**: :class:`LongDocScorer` scores long documents five ways
   (truncation, best chunk, mean of chunks, BM25 over morphemes, rank fusion).
-* :mod:`.grid` — **the needle grid** and its readings: :func:`needle_grid`, :func:`length_regime`,
+* :mod:`.grid` — **the needle grid** and its readings: :func:`needle_grid`, :func:`grid_intervals`,
+  :func:`compare_strategies`, :func:`length_regime`,
   :func:`regime_summary`, :func:`evidence_ranks`, :func:`locate`.
 * :mod:`.cost` — **cost**: :func:`measure_cost`, time and peak memory per document at each length.
 
@@ -23,9 +24,26 @@ Token counts use the model's own tokenizer; "content tokens" exclude ``<s>``/``<
 from __future__ import annotations
 
 from ..tokens import Window
-from .cost import measure_cost
-from .grid import evidence_ranks, length_regime, locate, needle_grid, regime_summary
-from .haystack import POSITIONS, Haystack, Needle, NeedleSet, build_haystack, needle_sets, pick_needles
+from .cost import measure_cost, time_orderings
+from .grid import (
+    compare_strategies,
+    evidence_ranks,
+    grid_intervals,
+    length_regime,
+    locate,
+    needle_grid,
+    regime_summary,
+)
+from .haystack import (
+    POSITIONS,
+    Haystack,
+    Needle,
+    NeedleSet,
+    build_haystack,
+    filler_exclusions,
+    needle_sets,
+    pick_needles,
+)
 from .lengths import (
     HANGUL_SYLLABLES,
     LENGTHS,
@@ -58,9 +76,12 @@ __all__ = [
     "chars_for_tokens",
     "chunk_scores",
     "chunk_texts",
+    "compare_strategies",
     "content_window",
     "default_chunk_tokens",
     "evidence_ranks",
+    "filler_exclusions",
+    "grid_intervals",
     "grid_lengths",
     "hangul_coverage",
     "length_regime",
@@ -75,4 +96,5 @@ __all__ = [
     "reliable_length",
     "score_strategies",
     "syllable_usage",
+    "time_orderings",
 ]

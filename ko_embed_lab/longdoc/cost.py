@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..models import EmbeddingModel
 
-__all__ = ["measure_cost"]
+__all__ = ["measure_cost", "time_orderings"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,16 @@ def measure_cost(
     Args:
         model: A loaded model.
         lengths: Document lengths in tokens.
-        repeats: Timed passes per length (the fastest is reported) after one warm-up pass.
+        repeats: Timed passes per length after one warm-up pass; the fastest is ``seconds``, and
+            the median and slowest are kept so that the spread can be judged (see
+            :func:`time_orderings`).
         beyond_window: Measure lengths past the window on a random copy (else skip them).
         text: Text to cut the inputs from (default: the konlpy Constitution, repeated as needed).
         seed: Seed of the random copy's weights.
 
     Returns:
-        DataFrame with ``length``, ``seconds``, ``tokens_per_s``, ``peak_mb``, ``weights``
+        DataFrame with ``length``, ``seconds`` (fastest pass), ``seconds_median``, ``seconds_max``,
+        ``repeats``, ``tokens_per_s``, ``peak_mb``, ``weights``
         (``"model"`` or ``"random, same architecture"``), ``device``, ``dtype``, ``attention``.
 
     Example:
@@ -161,6 +164,9 @@ def measure_cost(
             {
                 "length": length,
                 "seconds": seconds,
+                "seconds_median": float(np.median(times)),
+                "seconds_max": float(np.max(times)),
+                "repeats": len(times),
                 "tokens_per_s": length / seconds if seconds > 0 else math.nan,
                 "peak_mb": peak,
                 "weights": "random, same architecture" if beyond else "model",
@@ -173,3 +179,24 @@ def measure_cost(
     df.attrs["model"] = model.label
     df.attrs["window"] = limit
     return df
+
+
+def time_orderings(cost: pd.DataFrame) -> list[tuple[int, int, str]]:
+    """For each pair of consecutive lengths: does the longer take longer, beyond the spread of passes?
+
+    ``"slower"`` when every pass of the longer input was slower than every pass of the shorter one
+    (its fastest above the other's slowest), ``"faster"`` in the opposite case, ``"overlap"`` otherwise.
+
+    Example:
+        >>> time_orderings(cost)  # doctest: +SKIP
+        [(128, 512, 'overlap'), (512, 2048, 'slower')]
+    """
+    c = cost.sort_values("length").reset_index(drop=True)
+    out = []
+    for i in range(len(c) - 1):
+        a, b = c.iloc[i], c.iloc[i + 1]
+        verdict = (
+            "slower" if b["seconds"] > a["seconds_max"] else "faster" if b["seconds_max"] < a["seconds"] else "overlap"
+        )
+        out.append((int(a["length"]), int(b["length"]), verdict))
+    return out

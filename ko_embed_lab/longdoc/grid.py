@@ -22,7 +22,15 @@ if TYPE_CHECKING:
 
     from ..models import EmbeddingModel
 
-__all__ = ["evidence_ranks", "length_regime", "locate", "needle_grid", "regime_summary"]
+__all__ = [
+    "compare_strategies",
+    "evidence_ranks",
+    "grid_intervals",
+    "length_regime",
+    "locate",
+    "needle_grid",
+    "regime_summary",
+]
 
 
 def _rank(run: Mapping[str, float], doc_id: str) -> int | None:
@@ -35,6 +43,8 @@ def _rank(run: Mapping[str, float], doc_id: str) -> int | None:
 def needle_grid(model: EmbeddingModel, sets: Sequence[NeedleSet], **scorer_kwargs: Any) -> pd.DataFrame:
     """Score every cell of a needle grid with every strategy; one row per (cell, strategy, query).
 
+    Cells of several needle seeds may be passed together (their rows carry ``seed``).
+
     All documents of all cells are embedded in one pass first (the cache and the reuse of shared
     haystacks make the grid much cheaper than its cells one by one).
 
@@ -44,7 +54,7 @@ def needle_grid(model: EmbeddingModel, sets: Sequence[NeedleSet], **scorer_kwarg
         **scorer_kwargs: Passed to :class:`LongDocScorer` (``chunk_tokens``, ``strategies``...).
 
     Returns:
-        DataFrame with ``length``, ``position``, ``strategy``, ``query_id``, ``need_id``, ``rank``
+        DataFrame with ``seed``, ``length``, ``position``, ``strategy``, ``query_id``, ``need_id``, ``rank``
         (rank of the needle's haystack, NaN when outside the run), ``ndcg@10``, ``mrr@10``,
         ``recall@1``, ``recall@10``, ``needle_position`` (actual), ``needle_end`` (content token
         one past the needle) and ``visible`` (the whole needle lies inside the truncation window).
@@ -73,6 +83,7 @@ def needle_grid(model: EmbeddingModel, sets: Sequence[NeedleSet], **scorer_kwarg
                 rank = _rank(res.run.get(qid, {}), hay.id)
                 rows.append(
                     {
+                        "seed": cell.seed,
                         "length": cell.length,
                         "position": cell.position,
                         "strategy": name,
@@ -93,6 +104,106 @@ def needle_grid(model: EmbeddingModel, sets: Sequence[NeedleSet], **scorer_kwarg
     df.attrs["settings"] = scorer.settings()
     df.attrs["model"] = model.label if hasattr(model, "label") else type(model).__name__
     return df
+
+
+def _units(grid: pd.DataFrame) -> pd.Series:
+    """One label per needle: its seed and query (the same need drawn by two seeds counts twice)."""
+    if "seed" not in grid:
+        return grid["query_id"].astype(str)
+    return grid["seed"].astype(str) + ":" + grid["query_id"].astype(str)
+
+
+def grid_intervals(
+    grid: pd.DataFrame,
+    *,
+    metric: str = "ndcg@10",
+    by: Sequence[str] = ("strategy", "position", "length"),
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean of a metric per cell with a bootstrap interval over needles, and the spread over needle seeds.
+
+    Every needle (a seed's query) is one unit: within each group the units are resampled with
+    replacement (percentile interval). ``seed_min`` / ``seed_max`` are the lowest and highest
+    per-seed means (equal to the mean with a single seed).
+
+    Returns:
+        DataFrame with the ``by`` columns and ``mean``, ``low``, ``high``, ``n`` (needles),
+        ``seed_min``, ``seed_max``.
+
+    Example:
+        >>> grid_intervals(grid).query("strategy == 'truncate' and length == 2048")  # doctest: +SKIP
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must lie between 0 and 1")
+    rng = np.random.default_rng(seed)
+    alpha = (1 - confidence) / 2
+    df = grid.assign(_seed=grid.get("seed", 0))
+    rows = []
+    for key, g in df.groupby(list(by), sort=True):
+        vals = g[metric].to_numpy(dtype=np.float64)
+        boot = vals[rng.integers(0, len(vals), size=(n_resamples, len(vals)))].mean(axis=1)
+        per_seed = g.groupby("_seed")[metric].mean()
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "mean": float(vals.mean()),
+                "low": float(np.quantile(boot, alpha)),
+                "high": float(np.quantile(boot, 1 - alpha)),
+                "n": len(vals),
+                "seed_min": float(per_seed.min()),
+                "seed_max": float(per_seed.max()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def compare_strategies(
+    grid: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    lengths: Sequence[int] | None = None,
+    metric: str = "ndcg@10",
+    n_resamples: int = 5000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Paired comparison b − a per needle position (:func:`~ko_embed_lab.retrieval.paired_bootstrap`).
+
+    Each needle's score is averaged over ``lengths`` (default: all of the grid's) before pairing, so
+    that the needles are the units resampled.
+
+    Returns:
+        DataFrame indexed by ``position``: ``a``, ``b`` (means), ``mean_diff``, ``low``, ``high``,
+        ``wins``, ``losses``, ``n``.
+
+    Example:
+        >>> compare_strategies(grid, "chunk-max", "bm25", lengths=[1024, 2048]).loc[0.0, "mean_diff"]  # doctest: +SKIP
+        -0.05
+    """
+    import pandas as pd
+
+    from ..retrieval import paired_bootstrap
+
+    df = grid if lengths is None else grid[grid["length"].isin(list(lengths))]
+    df = df.assign(_unit=_units(df))
+    rows = {}
+    for position, g in df.groupby("position", sort=True):
+        per = g.groupby(["strategy", "_unit"])[metric].mean()
+        sa, sb = per.loc[a].to_dict(), per.loc[b].to_dict()
+        r = paired_bootstrap(sa, sb, n_resamples=n_resamples, seed=seed)
+        rows[position] = {
+            "a": sum(sa.values()) / len(sa),
+            "b": sum(sb.values()) / len(sb),
+            **{k: r[k] for k in ("mean_diff", "low", "high", "wins", "losses", "n")},
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "position"
+    return out
 
 
 def length_regime(length: int, model: EmbeddingModel) -> str:

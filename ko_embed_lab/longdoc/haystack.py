@@ -23,7 +23,16 @@ from .lengths import _as_items, _backend, _content_lengths, _encode_many, _hf_to
 if TYPE_CHECKING:
     from ..data.probe import Probe
 
-__all__ = ["POSITIONS", "Haystack", "Needle", "NeedleSet", "build_haystack", "needle_sets", "pick_needles"]
+__all__ = [
+    "POSITIONS",
+    "Haystack",
+    "Needle",
+    "NeedleSet",
+    "build_haystack",
+    "filler_exclusions",
+    "needle_sets",
+    "pick_needles",
+]
 
 #: Relative needle positions: start, quarter, middle, three quarters, end.
 POSITIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -264,6 +273,8 @@ class NeedleSet:
         data: Queries (one per needle), corpus (needle haystacks and distractors), qrels.
         haystacks: ``{doc_id: Haystack}``.
         needles: ``{query_id: Needle}``.
+        seed: Seed of the needle choice and of the filler orders.
+        excluded: Passages kept out of all filler (every query's relevant passages and hard negatives).
     """
 
     length: int
@@ -271,6 +282,8 @@ class NeedleSet:
     data: RetrievalSet
     haystacks: dict[str, Haystack]
     needles: dict[str, Needle] = field(default_factory=dict)
+    seed: int = 0
+    excluded: frozenset[str] = frozenset()
 
 
 def _konlpy_units(max_chars: int = 400) -> dict[str, str]:
@@ -299,6 +312,23 @@ def _rotate(units: dict[str, str], seed: int) -> dict[str, str]:
     return {k: units[k] for k in keys[start:] + keys[:start]}
 
 
+def filler_exclusions(probe: Probe, query_ids: Sequence[str]) -> set[str]:
+    """Passages no filler may use: each query's relevant passages (its own qrels, siblings included),
+    its need's relevant passages, and its hard negatives (:meth:`~ko_embed_lab.data.probe.Probe.hard_negatives`).
+
+    Example:
+        >>> probe = load_probe()
+        >>> sorted(filler_exclusions(probe, ["commerce-n09-question"]))[:2]  # doctest: +SKIP
+        ['commerce-p25', 'commerce-p26']
+    """
+    out: set[str] = set()
+    for qid in query_ids:
+        out |= {p for p, g in probe.data.qrels.get(qid, {}).items() if g > 0}
+        out |= set(probe.needs.loc[probe.queries.loc[qid, "need_id"], "relevant"])
+        out |= set(probe.hard_negatives(qid))
+    return out
+
+
 def needle_sets(
     model_or_tokenizer: Any,
     probe: Probe,
@@ -315,9 +345,14 @@ def needle_sets(
 
     Each query is one KoProbe need (its query of ``form``); its only relevant document is the
     haystack that holds its grade-2 passage. The other needles' haystacks and ``n_distractors``
-    needle-free haystacks of the same length compete with it. A haystack keeps the same filler
-    order at every length and position, so that only the needle's place and the document's length
-    change along the grid (and shorter haystacks are prefixes of longer ones when the needle is first).
+    needle-free haystacks of the same length compete with it.
+
+    **One rule for all filler.** Needle haystacks and distractors draw their filler from the same
+    pool, in the same way (a seeded shuffle of the pool per haystack); the pool holds no passage
+    that is relevant to, or a hard negative of, any query of the set (:func:`filler_exclusions`).
+    Truncation that cuts the needle off therefore leaves a haystack that looks like any distractor
+    to the query, and ranks it at random. A haystack keeps the same filler order at every length
+    and position, so only the needle's place and the document's length change along the grid.
 
     Args:
         model_or_tokenizer: Model or fast tokenizer whose tokens are counted.
@@ -327,8 +362,8 @@ def needle_sets(
         n_needles: Needs used as needles (spread over domains).
         n_distractors: Needle-free haystacks per length.
         form: KoProbe query form of the queries.
-        filler: ``"probe"`` (other KoProbe passages: for a needle, passages of other domains; for a
-            distractor, any passage that is not a needle) or ``"konlpy"`` (the Constitution and bills).
+        filler: ``"probe"`` (KoProbe passages outside the exclusions) or ``"konlpy"`` (the
+            Constitution and bills).
         seed: Seed of the needle choice and of every filler order.
 
     Returns:
@@ -344,32 +379,33 @@ def needle_sets(
     if n_distractors < 0:
         raise ValueError("n_distractors must be zero or more")
     needles = pick_needles(probe, n_needles, form=form, seed=seed)
-    needle_pids = {n.passage_id for n in needles} | {p for n in needles for p in probe.needs.loc[n.need_id, "relevant"]}
-    corpus = probe.data.corpus
-    domains = {str(p): str(d) for p, d in probe.passages["domain"].items()}
-    konlpy = _konlpy_units() if filler == "konlpy" else {}
+    excluded = frozenset(filler_exclusions(probe, [nd.query_id for nd in needles]))
+    if filler == "konlpy":
+        units = _konlpy_units()
+    else:
+        units = {p: doc_text(d) for p, d in probe.data.corpus.items() if p not in excluded}
 
-    def pool(i: int, domain: str | None) -> tuple[dict[str, str], int | None]:
+    def pool(k: int) -> tuple[dict[str, str], int | None]:
+        # The one rule: haystack k (needle or distractor) gets its own seeded order of the same pool.
         if filler == "konlpy":
-            return _rotate(konlpy, seed * 10007 + i), None
-        ids = [p for p in corpus if p not in needle_pids and (domain is None or domains.get(p) != domain)]
-        return {p: doc_text(corpus[p]) for p in ids}, seed * 10007 + i
+            return _rotate(units, seed * 10007 + k), None
+        return units, seed * 10007 + k
 
     sets: list[NeedleSet] = []
     for length in lengths:
         distractors: dict[str, Haystack] = {}
         for j in range(n_distractors):
-            units, s = pool(10_000 + j, None)
-            h = build_haystack(model_or_tokenizer, None, units, length, seed=s, doc_id=f"distractor-{j:02d}")
+            u, s = pool(10_000 + j)
+            h = build_haystack(model_or_tokenizer, None, u, length, seed=s, doc_id=f"distractor-{j:02d}")
             distractors[h.id] = h
         for position in positions:
             hay: dict[str, Haystack] = {}
             for i, nd in enumerate(needles):
-                units, s = pool(i, nd.domain if filler == "probe" else None)
+                u, s = pool(i)
                 h = build_haystack(
                     model_or_tokenizer,
                     nd.passage,
-                    units,
+                    u,
                     length,
                     position,
                     seed=s,
@@ -379,10 +415,11 @@ def needle_sets(
                 hay[h.id] = h
             hay.update(distractors)
             data = RetrievalSet(
-                name=f"KoProbe-needles[{length},{position:g}]",
+                name=f"KoProbe-needles[{length},{position:g},seed={seed}]",
                 corpus={d: {"title": "", "text": h.text} for d, h in hay.items()},
                 queries={nd.query_id: nd.query for nd in needles},
                 qrels={nd.query_id: {f"haystack-{nd.need_id}": 1} for nd in needles},
             )
-            sets.append(NeedleSet(length, float(position), data, hay, {nd.query_id: nd for nd in needles}))
+            needle_map = {nd.query_id: nd for nd in needles}
+            sets.append(NeedleSet(length, float(position), data, hay, needle_map, seed, excluded))
     return sets

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ._style import style
-from .charts import line_chart
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,50 +41,68 @@ def document_lengths(stats: pd.DataFrame, *, window: int, reliable: int, model: 
 def needle_curves(
     curves: pd.DataFrame, *, lengths: Sequence[int], window: int, n_docs: int, model: str | None = None
 ) -> go.Figure:
-    """NDCG@10 of each strategy against haystack length, one panel per needle position.
+    """NDCG@10 of each strategy against haystack length, one panel per needle position, with intervals.
 
     Args:
-        curves: Means per ``strategy`` (label), ``where`` (needle position, in words) and ``length``,
-            with ``ndcg@10``, ``recall@1`` and ``rank``.
+        curves: One row per ``strategy`` (label), ``where`` (needle position, in words) and
+            ``length``, with ``mean``, ``low`` and ``high`` (:func:`~ko_embed_lab.longdoc.grid_intervals`
+            of NDCG@10) and ``n`` (needles).
         lengths: The grid's lengths (the x ticks).
         window: The model's window, drawn as a dashed line.
         n_docs: Haystacks per cell (in the title).
         model: Model label for the subtitle.
     """
-    fig = line_chart(
-        curves,
+    import plotly.express as px
+
+    df = curves.assign(_up=curves["high"] - curves["mean"], _down=curves["mean"] - curves["low"])
+    fig = px.line(
+        df,
         x="length",
-        y="ndcg@10",
+        y="mean",
         color="strategy",
         facet_col="where",
         log_x=True,
-        hover=["recall@1", "rank"],
-        yrange=(0, 1.05),
-        title=f"Finding the needle's document among {n_docs} haystacks",
-        model=model,
+        markers=True,
+        error_y="_up",
+        error_y_minus="_down",
+        hover_data=["low", "high", "n"],
+        labels={"mean": "NDCG@10"},
     )
+    fig.update_yaxes(range=[0, 1.05])
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.add_vline(x=window, line_dash="dash", line_color="grey")
     fig.update_xaxes(tickvals=list(lengths))
-    return fig
+    return style(
+        fig,
+        f"Finding the needle's document among {n_docs} haystacks (bars: 95% interval over needles)",
+        model,
+        height=440,
+    )
 
 
 def cost_curve(cost: pd.DataFrame, *, model: str | None = None) -> go.Figure:
-    """Seconds to embed one document against its length (log-log), real weights and random copy apart.
+    """Median seconds to embed one document against its length (log-log), bars from the fastest to the
+    slowest pass; real weights and random copy apart.
 
     Args:
         cost: :func:`~ko_embed_lab.longdoc.measure_cost` output.
         model: Model label for the subtitle.
     """
-    fig = line_chart(
-        cost,
+    import plotly.express as px
+
+    df = cost.assign(_up=cost["seconds_max"] - cost["seconds_median"], _down=cost["seconds_median"] - cost["seconds"])
+    fig = px.line(
+        df,
         x="length",
-        y="seconds",
+        y="seconds_median",
         color="weights",
         log_x=True,
-        hover=["peak_mb", "tokens_per_s"],
-        title=f"Time to embed one document on {cost['device'].iloc[0]}",
-        model=model,
+        log_y=True,
+        markers=True,
+        error_y="_up",
+        error_y_minus="_down",
+        hover_data=["seconds", "seconds_max", "peak_mb", "tokens_per_s"],
+        labels={"seconds_median": "seconds (median pass)"},
     )
-    fig.update_yaxes(type="log")
     fig.update_xaxes(tickvals=list(cost["length"]))
-    return fig
+    return style(fig, f"Time to embed one document on {cost['device'].iloc[0]}", model, height=440)
