@@ -244,7 +244,10 @@ def test_read_only_or_full_home_is_named(monkeypatch, tmp_path) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(install, "_locked", denied)
-    with pytest.raises(OSError, match=r"KO_EMBED_LAB_HOME.*converting needs about 500 MB|converting needs about 500 MB.*KO_EMBED_LAB_HOME"):
+    with pytest.raises(
+        OSError,
+        match=r"KO_EMBED_LAB_HOME.*converting needs about 500 MB|converting needs about 500 MB.*KO_EMBED_LAB_HOME",
+    ):
         install.ensure_bundled_model(tmp_path / "ro")
     monkeypatch.undo()
 
