@@ -84,9 +84,9 @@ class CardTask:
     description: str = ""
 
 
-# Splits and subsets: the card's numbers come from the KURE evaluation, which ran mteb with
-# languages=["kor-Kore", "kor-Hang"] and read the first Korean entry of the test split (dev where a
-# task has no test split). For the cross-lingual tasks that entry is the Korean-Korean subset.
+# Splits and subsets: the card says its evaluation references the KURE repository, whose script
+# runs mteb with languages=["kor-Kore", "kor-Hang"] and reads the first Korean entry of the test
+# split (dev where a task has no test split); that the card's figures came from it is assumed. For the cross-lingual tasks that entry is the Korean-Korean subset.
 #: The card's eight tasks, in the card's column order; MultiLongDocRetrieval last.
 CARD_TASKS: tuple[CardTask, ...] = (
     CardTask("MrTidyRetrieval", "test", "korean", description="Wikipedia-based Korean document retrieval"),
