@@ -14,7 +14,7 @@ or to a user's own table. Their figures are built in :mod:`ko_embed_lab.plots.be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -49,6 +49,7 @@ __all__ = [
     "long_vs_short",
     "model_sizes",
     "pair_difference",
+    "per_query_sd",
     "ranking_agreement",
     "ranks",
     "reported_dir",
@@ -475,6 +476,21 @@ def card_evaluation_note(path: str | Path | None = None) -> list[str]:
         if line.startswith("- "):
             lines.append(line[2:].strip())
     return lines
+
+
+def per_query_sd(per_query: Mapping[str, Mapping[str, float]], metric: str = "ndcg@10") -> float:
+    """Sample standard deviation of a run's per-query ``metric`` (the SD :func:`difference_noise` assumes).
+
+    Example:
+        >>> per_query_sd({"q1": {"ndcg@10": 0.0}, "q2": {"ndcg@10": 1.0}})
+        0.7071067811865476
+    """
+    import numpy as np
+
+    values = np.array([v[metric] for v in per_query.values()], dtype=np.float64)
+    if values.size < 2:
+        raise ValueError(f"need at least two queries for a standard deviation, got {values.size}")
+    return float(values.std(ddof=1))
 
 
 def difference_noise(
