@@ -472,8 +472,8 @@ def takeaways(
         "- A card's league table is reported data: keep it with its source, and check it — here the averages "
         f"recompute to within {check['difference'].abs().max():.0e}, but {fewer} of "
         f"{len(check)} models {'is' if fewer == 1 else 'are'} averaged over fewer tasks than the rest.",
-        f"- Of the Korean fine-tune's {n_tasks} per-task differences from its base, {len(up) + len(down)} are beyond "
-        f"sampling noise ({len(up)} up, {len(down)} down) and {len(within)} within it, assuming identical set-ups: "
+        f"- Of the Korean fine-tune's {n_tasks} per-task differences from its base, {len(up) + len(down)} "
+        f"{'is' if len(up) + len(down) == 1 else 'are'} beyond sampling noise ({len(up)} up, {len(down)} down) and {len(within)} within it, assuming identical set-ups: "
         "count differences against their standard error, not against what one query can move.",
         leader + f"(moves of up to {loo['largest rank change'].max()} places).",
         f"- Short-task and long-document rankings agree only partly (τ = {agree['kendall_tau']:.2f}): pick a model for "

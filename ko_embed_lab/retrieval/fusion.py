@@ -113,7 +113,7 @@ def split_needs(needs: Sequence[str], *, seed: int = 0, fraction: float = 0.5) -
 
     Example:
         >>> split_needs(["n1", "n2", "n3", "n4"], seed=0)
-        (['n2', 'n3'], ['n1', 'n4'])
+        (['n1', 'n3'], ['n2', 'n4'])
     """
     import numpy as np
 
