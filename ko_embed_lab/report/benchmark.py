@@ -397,13 +397,13 @@ def fusion_verdict(test: Mapping[str, Mapping[str, Any]]) -> str:
     """
     tuned, default = test["tuned fusion"], test["default RRF"]
     if tuned["low"] > 0:
-        head = f"Tuned on half the needs, fusion with BM25 beats the dense run on the other half ({_interval(tuned)})"
+        head = f"Tuned on half the needs, fusion with BM25 beats the dense run on the other half: {_interval(tuned)}"
     elif tuned["high"] < 0:
-        head = f"Even tuned on half the needs, fusion with BM25 costs on the other half ({_interval(tuned)})"
+        head = f"Even tuned on half the needs, fusion with BM25 costs on the other half: {_interval(tuned)}"
     else:
         head = (
-            "Tuned on half the needs, fusion with BM25 is indistinguishable from the dense run on the other half "
-            f"({_interval(tuned)})"
+            "Tuned on half the needs, fusion with BM25 is indistinguishable from the dense run on the other half: "
+            f"{_interval(tuned)}"
         )
     if default["high"] < 0:
         return head + f"; default RRF costs {_interval(default)}."
