@@ -578,3 +578,48 @@ def test_takeaways_several_models_several_tiny_differences_several_leaders() -> 
         lines[2]
         == "- Even the leader depends on which tasks are averaged (2 different leaders); (moves of up to 2 places)."
     )
+
+
+def test_model_size_when_a_big_model_is_in_the_top_three() -> None:
+    table = pd.DataFrame(
+        {
+            "average (card)": [0.95, 0.9, 0.8, 0.7],
+            "params_millions": [1500.0, 300.0, 300.0, 300.0],
+            "max_tokens": [8192] * 4,
+        },
+        index=pd.Index(["Big", "S1", "S2", "D"], name="model"),
+    )
+    assert rb.model_size(table, r.model_sizes(table)).startswith(
+        "A billion-parameter model is among the top three here"
+    )
+
+
+def test_long_vs_short_largely_agree_and_mteb_disagreement() -> None:
+    from types import SimpleNamespace
+
+    lvs = pd.DataFrame(
+        {
+            "short average": [0.4, 0.3, 0.2],
+            r.LONG_TASK: [0.4, 0.3, 0.2],
+            "short rank": [1, 2, 3],
+            "MLDR rank": [1, 2, 3],
+            "max_tokens": [8192, 512, 512],
+        },
+        index=["a", "b", "c"],
+    )
+    assert rb.long_vs_short(lvs, "a", 1300, 8192).startswith(
+        "The two tables largely agree on the order of the 3 models"
+    )
+    ours = SimpleNamespace(metrics={"ndcg@10": 0.75}, per_query={"q1": {"ndcg@10": 0.5}, "q2": {"ndcg@10": 1.0}})
+    run = SimpleNamespace(
+        table=pd.DataFrame({"ndcg_at_10": [0.7], "full": [0.7]}), per_query={"toy": {"q1": 0.4, "q2": 1.0}}
+    )
+    data = SimpleNamespace(name="toy", queries={"q1": "", "q2": ""}, corpus={"d": {}})
+    assert "**they disagree beyond that tolerance**" in rb.mteb_agreement(ours, run, data, "full")
+
+
+def test_takeaways_when_mteb_and_ours_differ() -> None:
+    check = pd.DataFrame({"difference": [0.0, 0.0, 0.0], "n_tasks": [3, 3, 3]})
+    lvs = pd.DataFrame({"short average": [0.3, 0.2, 0.1, 0.4], r.LONG_TASK: [0.3, 0.2, 0.1, 0.4]})
+    lines = rb.takeaways(check, _toy_noise([0.1, 0.0, 0.0]), _toy_loo([F] * 4, [1] * 4), lvs, 1e-3, "v").splitlines()
+    assert "largely agree (τ = 1.00)" in lines[3] and "differ on the same embeddings (difference 1.0e-03)" in lines[4]

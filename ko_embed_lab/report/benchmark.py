@@ -89,8 +89,13 @@ def model_size(table: pd.DataFrame, sizes: pd.DataFrame) -> str:
     top = rank_avg[rank_avg <= 3].index
     no_size = sorted(set(table.index) - set(sizes["model"]))
     unknown = ", ".join(f"`{m}`" for m in no_size) if no_size else "none"
+    lead = (
+        "Size does not buy rank here"
+        if int(rank_avg[best_big["model"]]) > 3
+        else "A billion-parameter model is among the top three here"
+    )
     return (
-        f"Size does not buy rank here: the best of the {len(big)} models with a billion parameters or more, "
+        f"{lead}: the best of the {len(big)} models with a billion parameters or more, "
         f"`{best_big['model']}` ({best_big['params_millions'] / 1000:.1f}B), ranks {int(rank_avg[best_big['model']])} of "
         f"{len(table)} by the card's average, while the top {int((rank_avg <= 3).sum())} all have about "
         f"{int(table.loc[top, 'params_millions'].median())}M parameters. "
@@ -228,8 +233,9 @@ def long_vs_short(lvs: pd.DataFrame, focus: str, train_max_length: int, max_seq_
     mldr_best = lvs.index[0]
     short_limit = lvs[lvs["max_tokens"] <= 514]
     n = agree["n"]
+    how = "largely agree" if agree["kendall_tau"] >= 0.8 else "agree only partly"
     return (
-        f"The two tables agree only partly on the order of the {n} models they share (Kendall's τ = "
+        f"The two tables {how} on the order of the {n} models they share (Kendall's τ = "
         f"{agree['kendall_tau']:.2f}). Among them, `{focus}` is ranked {int(lvs.loc[focus, 'short rank'])} of {n} on "
         f"the short tasks and {int(lvs.loc[focus, 'MLDR rank'])} of {n} on MLDR; the best on MLDR, `{mldr_best}`, is "
         f"ranked {int(lvs.loc[mldr_best, 'short rank'])} of {n} on the short tasks. The card says `{focus}` was "
@@ -309,10 +315,16 @@ def mteb_agreement(ours: Any, via_mteb: Any, data: Any, full_precision_key: str)
     diff = mteb_difference(ours, via_mteb, full_precision_key)
     per_q = via_mteb.per_query.get(data.name, {})
     max_q = max((abs(per_q[q] - ours.per_query[q]["ndcg@10"]) for q in per_q), default=float("nan"))
+    verdict = (
+        "mteb's search and scoring and the package's agree, so numbers from either can be put side by side"
+        if max(diff, max_q) < 1e-6
+        else "**they disagree beyond that tolerance**: numbers from the two must not be put side by side until the "
+        "cause is found"
+    )
     return (
         f"On {len(data.queries)} queries and {len(data.corpus)} passages the two evaluators differ by "
         f"{diff:.1e} in mean NDCG@10 and by at most {max_q:.1e} on any single query (the test suite requires less than "
-        "1e-6): mteb's search and scoring and the package's agree, so numbers from either can be put side by side. "
+        f"1e-6): {verdict}. "
         "mteb stores its headline score rounded to five decimals; the KoProbe task also records the unrounded mean. "
         "The test suite checks the same with mteb's own sentence-transformers wrapper."
     )
@@ -476,11 +488,16 @@ def takeaways(
         f"{'is' if len(up) + len(down) == 1 else 'are'} beyond sampling noise ({len(up)} up, {len(down)} down) and {len(within)} within it, assuming identical set-ups: "
         "count differences against their standard error, not against what one query can move.",
         leader + f"(moves of up to {loo['largest rank change'].max()} places).",
-        f"- Short-task and long-document rankings agree only partly (τ = {agree['kendall_tau']:.2f}): pick a model for "
-        "the document lengths you have.",
-        f"- mteb and the package's evaluator agree on the same embeddings (difference {mteb_diff:.1e}), so reproduced "
-        "mteb numbers, reported ones and this book's own can be compared — and your own set can be run through mteb "
-        "offline.",
+        f"- Short-task and long-document rankings {'largely agree' if agree['kendall_tau'] >= 0.8 else 'agree only partly'} "
+        f"(τ = {agree['kendall_tau']:.2f}): pick a model for the document lengths you have.",
+        (
+            f"- mteb and the package's evaluator agree on the same embeddings (difference {mteb_diff:.1e}), so "
+            "reproduced mteb numbers and this book's own can be compared — and your own set can be run through mteb "
+            "offline."
+            if mteb_diff < 1e-6
+            else f"- mteb and the package's evaluator differ on the same embeddings (difference {mteb_diff:.1e}): "
+            "find out why before comparing their numbers."
+        ),
         f"- {fusion}",
     ]
     return "\n".join(lines)
