@@ -265,6 +265,18 @@ def test_probe_leaderboard_systems_and_breakdowns(model, offline: None) -> None:
     assert set(long.columns) == {"domain", "system", "ndcg@10", "kind"}
     with pytest.raises(KeyError, match="unknown label"):
         board.by("colour")
+    dense, fused = bench.dense_system(model), bench.fusion_system(model)
+    overall = board.compare(dense, fused)
+    assert overall["unit"] == "cluster" and overall["n_clusters"] == 4  # resampled by need
+    by = board.compare(dense, "BM25 (Korean morphemes)", by="form")
+    assert {"p_holm", "significant", "low", "high"} <= set(by.columns)
+    with pytest.raises(KeyError, match="unknown system"):
+        board.compare(dense, "nope")
+    study = bench.fusion_study(board, probe, model, seed=0)
+    assert len(study.tune_needs) == len(study.test_needs) == 2 and not set(study.tune_needs) & set(study.test_needs)
+    assert set(study.test) == {"tuned fusion", "default RRF"}
+    assert study.test["tuned fusion"]["n_clusters"] == 2
+    assert study.diagnosis_by_form().loc["all", "n"] == len(probe.data.queries)
 
 
 def test_leaderboard_refuses_fusion_without_bm25() -> None:

@@ -263,45 +263,57 @@ def test_model_size_names_models_of_unknown_size(known: list[float | None], tail
     assert "the top 3 all have about 300M parameters" in text and text.endswith(f"unknown for {tail}")
 
 
-def _toy_pair(diffs: list[float]) -> pd.DataFrame:
-    pair = pd.DataFrame(
-        {"difference": diffs, "one query": [0.01] * len(diffs)}, index=[f"t{i}" for i in range(len(diffs))]
-    )
-    pair["difference in queries"] = pair["difference"] / pair["one query"]
-    return pair
+def _toy_noise(diffs: list[float], threshold: float = 0.03) -> pd.DataFrame:
+    pair = pd.DataFrame({"difference": diffs}, index=[f"t{i}" for i in range(len(diffs))])
+    # SD chosen so that 1.96·SD·√(2/n) = threshold with n = 200.
+    sd = threshold / 1.96 / math.sqrt(2 / 200)
+    return r.difference_noise(pair, pd.Series(200, index=pair.index), sd)
 
 
 FINE_SCORES = pd.DataFrame({"t0": [0.6, 0.5]}, index=[F, "Base"])
 
 
-@pytest.mark.parametrize(
-    ("diffs", "expect"),
-    [
-        ([0.1, 0.05, -0.02], "and lowered it on **t2** (−0.020). "),
-        ([0.1, 0.05, 0.03], "and lowered it on none. "),
-    ],
-    ids=["some-tasks-lower", "no-task-lower"],
-)
-def test_fine_tune_names_the_tasks_it_lowers(diffs: list[float], expect: str) -> None:
-    text = rb.fine_tune(_toy_pair(diffs), FINE_SCORES, F, "Base")
-    assert (
-        text.startswith("Korean fine-tuning raised NDCG@10 on ")
-        and "most on **t0** (+0.100, about 10 queries' worth)" in text
-    )
-    assert expect in text and "The average moves by +0.100." in text
+def test_difference_noise_by_hand() -> None:
+    pair = pd.DataFrame({"difference": [0.05, -0.05, 0.01]}, index=["a", "b", "c"])
+    out = r.difference_noise(pair, pd.Series({"a": 800, "b": 200, "c": 800, "x": 5}), 0.3)
+    assert out["se"].tolist() == pytest.approx([0.3 * math.sqrt(2 / 800), 0.03, 0.3 * math.sqrt(2 / 800)])
+    assert out["beyond noise"].tolist() == [True, False, False]  # 0.05 > 0.0294; 0.05 < 0.0588; 0.01 < 0.0294
+    assert out["threshold (bound)"].iloc[0] == pytest.approx(1.96 * 0.5 * math.sqrt(2 / 800))
+    with pytest.raises(KeyError, match="no query count"):
+        r.difference_noise(pair, pd.Series({"a": 10}), 0.3)
+    with pytest.raises(ValueError):
+        r.difference_noise(pair, pd.Series({"a": 1, "b": 1, "c": 1}), 0.0)
 
 
-@pytest.mark.parametrize(
-    ("diffs", "tiny"),
-    [([0.1, 0.005, -0.02], "On t1 the change is smaller"), ([0.1, 0.05, -0.02], None)],
-    ids=["below-one-query", "all-above-one-query"],
-)
-def test_fine_tune_flags_changes_below_one_query(diffs: list[float], tiny: str | None) -> None:
-    text = rb.fine_tune(_toy_pair(diffs), FINE_SCORES, F, "Base")
-    if tiny:
-        assert tiny in text
-    else:
-        assert "smaller than what one query" not in text
+def test_per_query_sd() -> None:
+    assert r.per_query_sd({"a": {"ndcg@10": 0.2}, "b": {"ndcg@10": 0.6}}) == pytest.approx(math.sqrt(0.08))
+    with pytest.raises(ValueError):
+        r.per_query_sd({"a": {"ndcg@10": 0.2}})
+
+
+def test_card_evaluation_note_quotes_the_card() -> None:
+    lines = r.card_evaluation_note()
+    assert lines[0] == "This evaluation references the KURE GitHub repository. (https://github.com/nlpai-lab/KURE)"
+    assert len(lines) == 2 and "MTEB" in lines[1]
+
+
+def test_fine_tune_some_beyond_noise_some_within() -> None:
+    text = rb.fine_tune(_toy_noise([0.1, 0.01, -0.05]), FINE_SCORES, F, "Base", 0.2, "assumed")
+    assert "SD = 0.200, assumed)" in text
+    assert f"**2 of 3 differences** between `{F}` and `Base` are beyond noise: " in text
+    assert "raised on **t0** (+0.100), lowered on **t2** (−0.050). " in text
+    assert "1 is within noise: **t1** (+0.010). " in text
+    assert "The card's average moves by +0.100." in text and "assumed, not known" in text
+
+
+def test_fine_tune_none_beyond_noise() -> None:
+    text = rb.fine_tune(_toy_noise([0.02, 0.01, -0.01]), FINE_SCORES, F, "Base", 0.2, "assumed")
+    assert "**none of the 3 differences**" in text and "3 are within noise: **t0** (+0.020)" in text
+
+
+def test_fine_tune_all_beyond_noise_only_up() -> None:
+    text = rb.fine_tune(_toy_noise([0.2, 0.1]), FINE_SCORES, F, "Base", 0.2, "assumed")
+    assert "**2 of 2 differences**" in text and "lowered on none. " in text and "within noise:" not in text
 
 
 def test_task_agreement_finds_the_weakest_pair_and_the_loner() -> None:
@@ -409,43 +421,136 @@ def test_skipped_models_some() -> None:
     )
 
 
-def _toy_board(bm25_form: float, bm25_domain: float, fused: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from ko_embed_lab.benchmark import BM25_SYSTEM
+def _cmp(rows: dict[str, tuple[float, float, float, bool]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"group": g, "n": 10, "mean_diff": m, "low": lo, "high": hi, "significant": sig}
+            for g, (m, lo, hi, sig) in rows.items()
+        ]
+    ).set_index("group")
 
-    dense = "m (prompt 'query: ')"
-    table = pd.DataFrame({"ndcg@10": [0.8, fused, 0.5]}, index=[dense, "RRF: m + BM25", BM25_SYSTEM])
-    table = table.sort_values("ndcg@10", ascending=False)
-    by_form = pd.DataFrame(
-        {"n": [3, 2], dense: [0.9, 0.6], BM25_SYSTEM: [0.4, bm25_form]}, index=["question", "keywords"]
-    )
-    by_domain = pd.DataFrame({"n": [4, 1], dense: [0.8, 0.7], BM25_SYSTEM: [0.3, bm25_domain]}, index=["law", "health"])
-    return table, by_form, by_domain
+
+def _fusion_cmp(mean: float, low: float, high: float) -> dict[str, float | int]:
+    return {"mean_diff": mean, "low": low, "high": high, "n": 20, "n_clusters": 5}
 
 
 MODEL = __import__("types").SimpleNamespace(label="m", query_prompt="query: ")
+DENSE = "m (prompt 'query: ')"
 
 
-def test_leaderboard_bm25_wins_somewhere_and_fusion_helps() -> None:
-    text = rb.leaderboard(*_toy_board(0.7, 0.9, 0.85), MODEL)
-    assert text.startswith(
-        "On this build's KoProbe (5 queries), **RRF: m + BM25** leads with NDCG@10 0.850; BM25 over morphemes reaches 0.500."
+def _table(fused: float) -> pd.DataFrame:
+    from ko_embed_lab.benchmark import BM25_SYSTEM
+
+    table = pd.DataFrame({"ndcg@10": [0.8, fused, 0.5]}, index=[DENSE, "RRF: m + BM25", BM25_SYSTEM])
+    return table.sort_values("ndcg@10", ascending=False)
+
+
+def test_leaderboard_bm25_better_somewhere_and_fusion_gains() -> None:
+    by_form = _cmp(
+        {"keywords": (0.1, 0.05, 0.15, True), "question": (-0.2, -0.3, -0.1, True), "phrase": (0.05, -0.01, 0.1, False)}
     )
-    assert "on these query forms: keywords; and in these domains: health. " in text
-    assert text.endswith("changes NDCG@10 by +0.050 against the dense run alone.")
-
-
-def test_leaderboard_bm25_wins_nowhere_and_fusion_costs() -> None:
-    text = rb.leaderboard(*_toy_board(0.5, 0.6, 0.75), MODEL)
-    assert "on no query form; and in no domain. " in text
+    by_domain = _cmp({"law": (0.04, 0.01, 0.08, False), "health": (0.1, 0.02, 0.2, True)})
+    text = rb.leaderboard(_table(0.85), by_form, by_domain, _fusion_cmp(0.05, 0.01, 0.09), MODEL)
+    assert text.startswith("On this build's KoProbe (30 queries), **RRF: m + BM25** leads with NDCG@10 0.850;")
+    assert "BM25 is better on 1 of 3 query forms (keywords), worse on 1 (question) and within noise on 1" in text
+    # law: interval excludes zero but Holm does not reject: within noise.
+    assert "and on 1 of 2 domains (health), worse on 0 and within noise on 1. " in text
     assert text.endswith(
-        "by −0.050 against the dense run alone: fusing with a clearly weaker run can cost more than it adds."
+        "by +0.050 (95% interval +0.010 to +0.090, 5 needs) against the dense run alone: a gain beyond noise."
     )
+
+
+def test_leaderboard_bm25_better_nowhere_and_fusion_costs_or_is_within_noise() -> None:
+    none = _cmp({"keywords": (-0.1, -0.2, -0.05, True)})
+    text = rb.leaderboard(_table(0.75), none, none, _fusion_cmp(-0.05, -0.08, -0.01), MODEL)
+    assert "BM25 is better on 0 of 1 query forms, worse on 1 (keywords) and within noise on 0" in text
+    assert text.endswith("against the dense run alone: a cost beyond noise (the next section asks why).")
+    text = rb.leaderboard(_table(0.79), none, none, _fusion_cmp(-0.01, -0.03, 0.01), MODEL)
+    assert text.endswith("against the dense run alone: within noise.")
+
+
+@pytest.mark.parametrize(
+    ("tuned", "default", "head", "tail"),
+    [
+        (
+            (0.03, 0.01, 0.05),
+            (-0.05, -0.08, -0.02),
+            "fusion with BM25 beats the dense run",
+            "; default RRF costs −0.050",
+        ),
+        (
+            (-0.03, -0.05, -0.01),
+            (0.05, 0.02, 0.08),
+            "Even tuned on half the needs, fusion with BM25 costs",
+            "; default RRF gains +0.050",
+        ),
+        (
+            (0.004, -0.005, 0.013),
+            (0.0, -0.01, 0.01),
+            "is indistinguishable from the dense run",
+            "; default RRF is within noise, +0.000",
+        ),
+    ],
+    ids=["tuned-gains", "tuned-costs", "tuned-within-noise"],
+)
+def test_fusion_verdict_branches(tuned: tuple[float, ...], default: tuple[float, ...], head: str, tail: str) -> None:
+    text = rb.fusion_verdict({"tuned fusion": _fusion_cmp(*tuned), "default RRF": _fusion_cmp(*default)})
+    assert head in text and tail in text and "5 needs" in text
+
+
+def _study(promoted: list[bool], overtakes: list[bool]) -> object:
+    from ko_embed_lab.benchmark import FusionStudy
+
+    diag = pd.DataFrame(
+        {
+            "shared": [1, 1, 0, 2],
+            "near_both": [1, 0, 0, 1],
+            "promoted": promoted,
+            "overtakes": overtakes,
+            "form": ["a", "a", "b", "b"],
+        },
+        index=["q1", "q2", "q3", "q4"],
+    )
+    test = {"tuned fusion": _fusion_cmp(0.004, -0.005, 0.013), "default RRF": _fusion_cmp(-0.07, -0.1, -0.04)}
+    study = FusionStudy(
+        dense=DENSE,
+        lexical="BM25",
+        diagnosis=diag,
+        tune_needs=["n1", "n2"],
+        test_needs=["n3", "n4", "n5"],
+        setting={"method": "rrf", "k": 5.0, "weights": (0.7, 0.3)},
+        grid=pd.DataFrame({"x": range(7)}),
+        test=test,
+        by_form=pd.DataFrame(),
+        seed=0,
+    )
+    return study
+
+
+def test_fusion_overtaking_dominates() -> None:
+    study = _study([False, False, False, False], [True, False, True, False])
+    table = study.diagnosis_by_form()  # type: ignore[attr-defined]
+    assert table.loc["all", "shared"] == 0.75 and table.loc["a", "near_both"] == 0.5 and table.loc["all", "n"] == 4
+    text = rb.fusion(study)
+    assert text.startswith(
+        "Both systems put one of the query's hard negatives in their top ten for 75% of the 4 queries"
+    )
+    assert "for only 0% of queries; far more often (50%)" in text and "not what the fusion loses on" in text
+    assert (
+        "on 2 needs (seeded split, seed 0) from 7 settings picks RRF with k = 5 and weights dense 0.7, BM25 0.3" in text
+    )
+    assert "the other 3 needs report it" in text and "is indistinguishable from the dense run" in text
+
+
+def test_fusion_shared_near_misses_dominate() -> None:
+    text = rb.fusion(_study([True, True, False, False], [True, False, False, False]))
+    assert "lifts such a shared near-miss above every relevant passage for 50% of queries, more often than" in text
 
 
 def _takeaways(n_short: list[int], diffs: list[float], leaders: list[str]) -> list[str]:
     check = pd.DataFrame({"difference": [1e-7, -2e-7, 0.0], "n_tasks": n_short})
     lvs = pd.DataFrame({"short average": [0.3, 0.2, 0.1, 0.4], r.LONG_TASK: [0.1, 0.2, 0.3, 0.4]})
-    return rb.takeaways(check, _toy_pair(diffs), _toy_loo(leaders, [1] * 4), lvs, 3e-8).splitlines()
+    return rb.takeaways(check, _toy_noise(diffs), _toy_loo(leaders, [1] * 4), lvs, 3e-8, "Fusion verdict.").splitlines()
 
 
 def test_takeaways_one_model_one_tiny_difference_one_leader() -> None:
@@ -453,10 +558,11 @@ def test_takeaways_one_model_one_tiny_difference_one_leader() -> None:
     assert lines[0].endswith(
         "here the averages recompute to within 2e-07, but 1 of 3 models is averaged over fewer tasks than the rest."
     )
-    assert (
-        lines[1]
-        == "- The Korean fine-tune beats its base on 2 of 3 tasks, by up to 0.100; 1 of the 3 differences is smaller than one query's worth of its test set."
+    assert lines[1].startswith(
+        "- Of the Korean fine-tune's 3 per-task differences from its base, 1 is beyond sampling noise (1 up, 0 down) "
+        "and 2 within it"
     )
+    assert lines[-1] == "- Fusion verdict."
     assert (
         lines[2]
         == f"- The card's leader survives dropping any one task (`{F}`); the middle of the table does not (moves of up to 2 places)."
@@ -467,8 +573,53 @@ def test_takeaways_one_model_one_tiny_difference_one_leader() -> None:
 def test_takeaways_several_models_several_tiny_differences_several_leaders() -> None:
     lines = _takeaways([2, 2, 3], [0.005, 0.004, -0.02], [F, "A", F, F])
     assert lines[0].endswith("but 2 of 3 models are averaged over fewer tasks than the rest.")
-    assert "2 of the 3 differences are smaller" in lines[1]
+    assert "3 per-task differences from its base, 0 are beyond sampling noise (0 up, 0 down) and 3 within" in lines[1]
     assert (
         lines[2]
         == "- Even the leader depends on which tasks are averaged (2 different leaders); (moves of up to 2 places)."
     )
+
+
+def test_model_size_when_a_big_model_is_in_the_top_three() -> None:
+    table = pd.DataFrame(
+        {
+            "average (card)": [0.95, 0.9, 0.8, 0.7],
+            "params_millions": [1500.0, 300.0, 300.0, 300.0],
+            "max_tokens": [8192] * 4,
+        },
+        index=pd.Index(["Big", "S1", "S2", "D"], name="model"),
+    )
+    assert rb.model_size(table, r.model_sizes(table)).startswith(
+        "A billion-parameter model is among the top three here"
+    )
+
+
+def test_long_vs_short_largely_agree_and_mteb_disagreement() -> None:
+    from types import SimpleNamespace
+
+    lvs = pd.DataFrame(
+        {
+            "short average": [0.4, 0.3, 0.2],
+            r.LONG_TASK: [0.4, 0.3, 0.2],
+            "short rank": [1, 2, 3],
+            "MLDR rank": [1, 2, 3],
+            "max_tokens": [8192, 512, 512],
+        },
+        index=["a", "b", "c"],
+    )
+    assert rb.long_vs_short(lvs, "a", 1300, 8192).startswith(
+        "The two tables largely agree on the order of the 3 models"
+    )
+    ours = SimpleNamespace(metrics={"ndcg@10": 0.75}, per_query={"q1": {"ndcg@10": 0.5}, "q2": {"ndcg@10": 1.0}})
+    run = SimpleNamespace(
+        table=pd.DataFrame({"ndcg_at_10": [0.7], "full": [0.7]}), per_query={"toy": {"q1": 0.4, "q2": 1.0}}
+    )
+    data = SimpleNamespace(name="toy", queries={"q1": "", "q2": ""}, corpus={"d": {}})
+    assert "**they disagree beyond that tolerance**" in rb.mteb_agreement(ours, run, data, "full")
+
+
+def test_takeaways_when_mteb_and_ours_differ() -> None:
+    check = pd.DataFrame({"difference": [0.0, 0.0, 0.0], "n_tasks": [3, 3, 3]})
+    lvs = pd.DataFrame({"short average": [0.3, 0.2, 0.1, 0.4], r.LONG_TASK: [0.3, 0.2, 0.1, 0.4]})
+    lines = rb.takeaways(check, _toy_noise([0.1, 0.0, 0.0]), _toy_loo([F] * 4, [1] * 4), lvs, 1e-3, "v").splitlines()
+    assert "largely agree (τ = 1.00)" in lines[3] and "differ on the same embeddings (difference 1.0e-03)" in lines[4]

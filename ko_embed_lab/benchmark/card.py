@@ -14,7 +14,7 @@ or to a user's own table. Their figures are built in :mod:`ko_embed_lab.plots.be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -37,16 +37,19 @@ __all__ = [
     "CardTask",
     "Reported",
     "average",
+    "card_evaluation_note",
     "card_task",
     "card_text_path",
     "check_card_average",
     "compare",
+    "difference_noise",
     "leave_one_task_out",
     "leave_one_task_out_summary",
     "load_reported",
     "long_vs_short",
     "model_sizes",
     "pair_difference",
+    "per_query_sd",
     "ranking_agreement",
     "ranks",
     "reported_dir",
@@ -82,9 +85,9 @@ class CardTask:
     description: str = ""
 
 
-# Splits and subsets: the card's numbers come from the KURE evaluation, which ran mteb with
-# languages=["kor-Kore", "kor-Hang"] and read the first Korean entry of the test split (dev where a
-# task has no test split). For the cross-lingual tasks that entry is the Korean-Korean subset.
+# Splits and subsets: the card says its evaluation references the KURE repository, whose script
+# runs mteb with languages=["kor-Kore", "kor-Hang"] and reads the first Korean entry of the test
+# split (dev where a task has no test split); that the card's figures came from it is assumed. For the cross-lingual tasks that entry is the Korean-Korean subset.
 #: The card's eight tasks, in the card's column order; MultiLongDocRetrieval last.
 CARD_TASKS: tuple[CardTask, ...] = (
     CardTask("MrTidyRetrieval", "test", "korean", description="Wikipedia-based Korean document retrieval"),
@@ -452,3 +455,87 @@ def compare(reproduced: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
     out["difference"] = out["reproduced"] - out["reported"]
     first = ["model", "task", "reported", "reproduced", "difference"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def card_evaluation_note(path: str | Path | None = None) -> list[str]:
+    """The card's own statement of how it evaluated: the bullet lines under its ``## Evaluation`` heading.
+
+    Example:
+        >>> card_evaluation_note()[0]
+        'This evaluation references the KURE GitHub repository. (https://github.com/nlpai-lab/KURE)'
+    """
+    text = Path(path or card_text_path()).read_text(encoding="utf-8").splitlines()
+    try:
+        start = text.index("## Evaluation") + 1
+    except ValueError:
+        raise ValueError(f"{path or card_text_path()} has no '## Evaluation' section") from None
+    lines = []
+    for line in text[start:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("- "):
+            lines.append(line[2:].strip())
+    return lines
+
+
+def per_query_sd(per_query: Mapping[str, Mapping[str, float]], metric: str = "ndcg@10") -> float:
+    """Sample standard deviation of a run's per-query ``metric`` (the SD :func:`difference_noise` assumes).
+
+    Example:
+        >>> per_query_sd({"q1": {"ndcg@10": 0.0}, "q2": {"ndcg@10": 1.0}})
+        0.7071067811865476
+    """
+    import numpy as np
+
+    values = np.array([v[metric] for v in per_query.values()], dtype=np.float64)
+    if values.size < 2:
+        raise ValueError(f"need at least two queries for a standard deviation, got {values.size}")
+    return float(values.std(ddof=1))
+
+
+def difference_noise(
+    pair: pd.DataFrame, queries: pd.Series, sd: float, *, z: float = 1.96, bound_sd: float = 0.5
+) -> pd.DataFrame:
+    """Judge per-task differences of two models' mean scores against sampling noise.
+
+    Two means of per-query NDCG@10 over the same ``n`` queries, each with per-query standard
+    deviation ``sd``, differ by chance with standard error ``sd·√(2/n)`` if the two runs' per-query
+    scores are uncorrelated. Runs of two models on the same queries are usually positively
+    correlated, which makes the paired error smaller, so this is a conservative yardstick — and
+    it assumes the two rows were produced by identical set-ups, which a card does not show. A
+    difference is *beyond noise* when ``|difference| > z·SE``. The same is computed with the
+    largest possible SD of a score in [0, 1] (``bound_sd = 0.5``, the binomial bound).
+
+    Args:
+        pair: :func:`pair_difference` (indexed by task, with ``difference``).
+        queries: Number of test queries per task (e.g. ``task_facts()["queries"]``).
+        sd: Assumed per-query SD of NDCG@10 (say where it comes from).
+        z: Multiplier of the standard error (1.96: about 95% two-sided, per task on its own).
+        bound_sd: The worst-case SD for the second yardstick.
+
+    Returns:
+        ``pair`` with ``queries``, ``se``, ``threshold``, ``beyond noise``, ``threshold (bound)``
+        and ``beyond noise (bound)``.
+
+    Example:
+        >>> import pandas as pd
+        >>> pair = pd.DataFrame({"difference": [0.05, 0.01]}, index=["t1", "t2"])
+        >>> out = difference_noise(pair, pd.Series({"t1": 800, "t2": 800}), 0.3)
+        >>> out["threshold"].round(4).tolist(), out["beyond noise"].tolist()
+        ([0.0294, 0.0294], [True, False])
+    """
+    import numpy as np
+
+    if not sd > 0 or not z > 0:
+        raise ValueError(f"sd={sd!r} and z={z!r} must be positive")
+    n = queries.reindex(pair.index)
+    if n.isna().any():
+        raise KeyError(f"no query count for {list(n[n.isna()].index)}")
+    out = pair.copy()
+    out["queries"] = n.astype(int)
+    out["se"] = sd * np.sqrt(2.0 / out["queries"])
+    out["threshold"] = z * out["se"]
+    out["beyond noise"] = out["difference"].abs() > out["threshold"]
+    out["threshold (bound)"] = z * bound_sd * np.sqrt(2.0 / out["queries"])
+    out["beyond noise (bound)"] = out["difference"].abs() > out["threshold (bound)"]
+    return out

@@ -1,8 +1,8 @@
 """Any model of the package seen by mteb: mteb's sentence-transformers wrapper, or our own encoder.
 
 :func:`mteb_encoder` gives mteb an encoder for a loaded model: mteb's own
-``SentenceTransformerEncoderWrapper`` with the model's prompts (the path the card's numbers came
-from), or the package's :func:`~ko_embed_lab.encode.encode` with its embedding cache, so that mteb
+``SentenceTransformerEncoderWrapper`` with the model's prompts (mteb's standard path; the card
+does not say which encoder its evaluation used), or the package's :func:`~ko_embed_lab.encode.encode` with its embedding cache, so that mteb
 and :func:`~ko_embed_lab.retrieval.evaluate_retrieval` can be fed identical embeddings. Either
 way, the encoder's ``mteb_model_meta`` names the model and its revision.
 """
@@ -94,7 +94,7 @@ def mteb_encoder(
             ``"ko-embed-lab"`` backend, any :class:`~ko_embed_lab.encode.Encoder`).
         backend: ``"sentence-transformers"``: mteb's own ``SentenceTransformerEncoderWrapper`` with
             ``model_prompts={"query": model.query_prompt, "document": model.document_prompt}`` —
-            the path the card's numbers were produced with. ``"ko-embed-lab"``: our
+            mteb's standard path. ``"ko-embed-lab"``: our
             :func:`~ko_embed_lab.encode.encode` (token-budget batching, embedding cache), so mteb
             and :func:`~ko_embed_lab.retrieval.evaluate_retrieval` can be fed identical embeddings.
         **encode_kwargs: For ``"ko-embed-lab"`` only: passed to ``encode`` (``cache=True``...).

@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from ..data.probe import Probe
     from ..retrieval import RetrievalResult
 
-__all__ = ["BM25_SYSTEM", "Leaderboard", "dense_system", "fusion_system", "probe_leaderboard"]
+__all__ = [
+    "BM25_SYSTEM",
+    "FusionStudy",
+    "Leaderboard",
+    "dense_system",
+    "fusion_study",
+    "fusion_system",
+    "probe_leaderboard",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +90,28 @@ class Leaderboard:
         wide.insert(0, "n", n)
         return wide
 
+    def compare(
+        self, a: str, b: str, *, by: str | None = None, metric: str = "ndcg@10", seed: int = 0
+    ) -> dict[str, Any] | pd.DataFrame:
+        """Paired comparison of system ``b`` against ``a`` (``b − a``), resampling whole needs.
+
+        The queries of one need are not independent, so the interval is a cluster bootstrap by
+        the probe's ``need_id`` (:func:`~ko_embed_lab.retrieval.paired_bootstrap`); with ``by``
+        (``"form"``, ``"domain"``) one comparison per group, Holm-adjusted as a family
+        (:func:`~ko_embed_lab.retrieval.compare_by_group`).
+        """
+        from ..retrieval import compare_by_group, paired_bootstrap
+
+        for s in (a, b):
+            if s not in self.results:
+                raise KeyError(f"unknown system {s!r}; systems are {list(self.results)}")
+        sa = {q: v[metric] for q, v in self.results[a].per_query.items()}
+        sb = {q: v[metric] for q, v in self.results[b].per_query.items()}
+        clusters = self.labels["need_id"].astype(str).to_dict() if "need_id" in self.labels else None
+        if by is None:
+            return paired_bootstrap(sa, sb, clusters=clusters, seed=seed)
+        return compare_by_group(sa, sb, self.labels[by], clusters=clusters, seed=seed)
+
     def long(self, label: str, metric: str = "ndcg@10") -> pd.DataFrame:
         """:meth:`by` in long form (``label``, ``system``, ``kind``, ``metric``), for plotting."""
         wide = self.by(label, metric).drop(columns="n")
@@ -123,7 +153,8 @@ def probe_leaderboard(
         >>> board.table().index[0]  # doctest: +SKIP
     """
     from ..retrieval import evaluate_retrieval
-    from ..retrieval.lexical import KoreanTokenizer, bm25_run, evaluate_run, rrf_fuse
+    from ..retrieval.fusion import rrf_fuse
+    from ..retrieval.lexical import KoreanTokenizer, bm25_run, evaluate_run
 
     if fusion and not bm25:
         raise ValueError("fusion combines BM25 with the dense runs: set bm25=True or fusion=False")
@@ -177,3 +208,96 @@ def probe_leaderboard(
             )
             systems[fused_name] = {"kind": "fusion", "model": model.label, "prompt": model.query_prompt}
     return Leaderboard(results=results, systems=systems, labels=probe.queries, skipped=skipped)
+
+
+@dataclass
+class FusionStudy:
+    """Why rank fusion of a dense run with BM25 can fall below both, and what a tuned fusion does.
+
+    Attributes:
+        dense, lexical: Names of the two fused systems on the board.
+        diagnosis: :func:`~ko_embed_lab.retrieval.fusion.hard_negative_overlap` of the board's
+            fusion, per query, with the query's ``form``.
+        tune_needs, test_needs: The seeded split of the needs (tuning half, reporting half).
+        setting: The fusion setting chosen on the tuning half.
+        grid: Every setting's mean NDCG@10 on the tuning half.
+        test: ``{name: paired_bootstrap}`` on the test half, each against the dense run
+            (``"tuned fusion"``, ``"default RRF"``), clusters = needs.
+        by_form: The tuned fusion against the dense run per form, on the test half (Holm).
+        seed: Seed of the split.
+    """
+
+    dense: str
+    lexical: str
+    diagnosis: pd.DataFrame
+    tune_needs: list[str]
+    test_needs: list[str]
+    setting: dict[str, Any]
+    grid: pd.DataFrame
+    test: dict[str, dict[str, Any]]
+    by_form: pd.DataFrame
+    seed: int
+
+    def diagnosis_by_form(self) -> pd.DataFrame:
+        """Share of queries per form with each diagnostic (and overall, last row)."""
+        cols = ["shared", "near_both", "promoted", "overtakes"]
+        flags = self.diagnosis[cols].gt(0)
+        out = flags.groupby(self.diagnosis["form"]).mean()
+        out.loc["all"] = flags.mean()
+        out.insert(0, "n", [*self.diagnosis.groupby("form").size().tolist(), len(self.diagnosis)])
+        return out
+
+    def test_table(self) -> pd.DataFrame:
+        """The test-half comparisons against the dense run, one row each."""
+        import pandas as pd
+
+        cols = ["mean_diff", "low", "high", "n", "n_clusters", "wins", "losses", "sign_test_p"]
+        return pd.DataFrame({k: {c: v[c] for c in cols} for k, v in self.test.items()}).T
+
+
+def fusion_study(board: Leaderboard, probe: Probe, model: EmbeddingModel, *, seed: int = 0) -> FusionStudy:
+    """Diagnose the board's RRF of ``model`` with BM25, and tune a fusion on half the needs.
+
+    The fusion settings (:func:`~ko_embed_lab.retrieval.fusion.fusion_grid`: RRF for several ``k``
+    and weights, and a weighted sum of min-max scores) are chosen on a seeded half of the needs;
+    the chosen one and the default RRF are reported against the dense run on the other half only,
+    with cluster-bootstrap intervals by need.
+    """
+    from ..retrieval import compare_by_group, paired_bootstrap
+    from ..retrieval.fusion import _fuse, hard_negative_overlap, split_needs, tune_fusion
+    from ..retrieval.metrics import score_run
+
+    dense, fused = dense_system(model), fusion_system(model)
+    runs = [board.results[dense].run, board.results[BM25_SYSTEM].run]
+    qrels = probe.data.qrels
+    queries = probe.queries
+    hard = {q: probe.hard_negatives(q) for q in queries.index}
+    diagnosis = hard_negative_overlap(runs[0], runs[1], board.results[fused].run, hard, qrels)
+    diagnosis = diagnosis.join(queries[["form"]])
+    tune_needs, test_needs = split_needs(queries["need_id"].astype(str).tolist(), seed=seed)
+    tune_q = queries.index[queries["need_id"].isin(tune_needs)].tolist()
+    test_q = queries.index[queries["need_id"].isin(test_needs)].tolist()
+    setting, grid = tune_fusion(runs, qrels, tune_q)
+    test_runs = [{q: r[q] for q in test_q if q in r} for r in runs]
+    test_qrels = {q: qrels[q] for q in test_q}
+    clusters = queries["need_id"].astype(str).to_dict()
+    base = {q: board.results[dense].per_query[q]["ndcg@10"] for q in test_q}
+    test: dict[str, dict[str, Any]] = {}
+    per: dict[str, dict[str, float]] = {}
+    for name, s in (("tuned fusion", setting), ("default RRF", {"method": "rrf", "k": 60.0, "weights": (1.0, 1.0)})):
+        _, pq = score_run(test_qrels, _fuse(test_runs, s))
+        per[name] = {q: v["ndcg@10"] for q, v in pq.items()}
+        test[name] = paired_bootstrap(base, per[name], clusters=clusters, seed=seed)
+    by_form = compare_by_group(base, per["tuned fusion"], queries.loc[test_q, "form"], clusters=clusters, seed=seed)
+    return FusionStudy(
+        dense=dense,
+        lexical=BM25_SYSTEM,
+        diagnosis=diagnosis,
+        tune_needs=tune_needs,
+        test_needs=test_needs,
+        setting=setting,
+        grid=grid,
+        test=test,
+        by_form=by_form,
+        seed=seed,
+    )

@@ -1,9 +1,12 @@
-"""Running mteb for any model, the way the card's figures were produced, and reading its results back.
+"""Running mteb for any model on the card's tasks, and reading its results back.
 
-:func:`run_mteb` runs the card's Korean retrieval tasks (or any mteb task, or KoProbe) with the
-settings the card's numbers were produced with: mteb's sentence-transformers wrapper with
+:func:`run_mteb` runs the card's Korean retrieval tasks (or any mteb task, or KoProbe) with these
+settings: mteb's sentence-transformers wrapper with
 ``model_prompts={"query": ..., "document": ...}``, SDPA attention, the model's own maximum length,
-a batch size you choose, exact cosine search and ``pytrec_eval`` metrics. Results go to mteb's
+a batch size you choose, exact cosine search and ``pytrec_eval`` metrics. The card says only that
+its evaluation "references the KURE GitHub repository"
+(:func:`~ko_embed_lab.benchmark.card_evaluation_note`), so these are the package's settings, not
+known to be the card's. Results go to mteb's
 results cache (``MTEB_CACHE`` or ``~/.cache/mteb``, see :func:`ko_embed_lab.config.mteb_cache_dir`),
 so an interrupted run resumes where it stopped; :func:`read_results` reads any such cache back
 into the shape of the reported figures (:mod:`ko_embed_lab.benchmark.card`), and
@@ -213,10 +216,9 @@ def run_mteb(
     encode_kwargs: Mapping[str, Any] | None = None,
     show_progress: bool = False,
 ) -> BenchmarkRun:
-    """Run mteb retrieval tasks for a model, the way the card's figures were produced.
+    """Run mteb retrieval tasks for a model (settings below; not known to equal the card's).
 
-    The model is loaded with SDPA attention and its own maximum length (bf16 on CUDA, as the card
-    asks); mteb encodes queries with the model's query prompt and documents with its document
+    The model is loaded with SDPA attention and its own maximum length (bf16 on CUDA); mteb encodes queries with the model's query prompt and documents with its document
     prompt, searches the whole corpus exactly by cosine and scores with ``pytrec_eval``. Each
     finished task is saved in mteb's results cache under ``<folder>/results/<model>/<revision>/``
     (mteb's own format); with ``overwrite="only-missing"`` a rerun skips what is already there, so
@@ -231,7 +233,7 @@ def run_mteb(
         results_folder: mteb's results cache (default :func:`default_results_folder`).
         overwrite: mteb's strategy: ``"only-missing"`` (resume), ``"always"``, ``"never"``,
             ``"only-cache"``.
-        backend: ``"sentence-transformers"`` (the card's path) or ``"ko-embed-lab"`` (our encoder
+        backend: ``"sentence-transformers"`` (mteb's own wrapper) or ``"ko-embed-lab"`` (our encoder
             and embedding cache; see :func:`mteb_encoder`).
         device: Used when ``model`` is a name.
         dtype: Used when ``model`` is a name.

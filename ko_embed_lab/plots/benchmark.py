@@ -79,24 +79,25 @@ def size_scatter(sizes: pd.DataFrame, model: str) -> go.Figure:
 
 
 def fine_tune_bars(pair: pd.DataFrame, focus: str, base: str) -> go.Figure:
-    """Per-task difference of a fine-tuned model and its base, coloured by which is better.
+    """Per-task difference of a fine-tuned model and its base, coloured by which is better beyond noise.
 
     Args:
-        pair: :func:`~ko_embed_lab.benchmark.card.pair_difference` of the two, joined with the task
-            facts ``queries`` and a ``difference in queries`` column.
+        pair: :func:`~ko_embed_lab.benchmark.card.difference_noise` of the two (``difference``,
+            ``queries``, ``threshold``, ``beyond noise``).
         focus: The fine-tuned model.
         base: The model it was fine-tuned from.
     """
     import numpy as np
 
     bars = pair.reset_index()
-    bars["direction"] = np.where(bars["difference"] > 0, "fine-tuned better", "base better")
+    better = np.where(bars["difference"] > 0, "fine-tuned better", "base better")
+    bars["direction"] = np.where(bars["beyond noise"], better, "within noise")
     return bar_by_group(
         bars,
         x="task",
         y="difference",
         color="direction",
-        hover=["queries", "difference in queries"],
+        hover=["queries", "threshold"],
         title="NDCG@10 of the Korean fine-tune minus its base, by task (reported)",
         model=f"{focus} vs {base}; reported figures",
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..benchmark.card import CARD_URL, LONG_TASK, average, ranking_agreement, ranks
-from ..benchmark.leaderboard import BM25_SYSTEM, dense_system, fusion_system
+from ..benchmark.leaderboard import BM25_SYSTEM, dense_system
 from ._core import signed
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = [
     "card_table",
     "fine_tune",
+    "fusion",
+    "fusion_verdict",
     "leaderboard",
     "leave_one_out",
     "long_vs_short",
@@ -87,8 +89,13 @@ def model_size(table: pd.DataFrame, sizes: pd.DataFrame) -> str:
     top = rank_avg[rank_avg <= 3].index
     no_size = sorted(set(table.index) - set(sizes["model"]))
     unknown = ", ".join(f"`{m}`" for m in no_size) if no_size else "none"
+    lead = (
+        "Size does not buy rank here"
+        if int(rank_avg[best_big["model"]]) > 3
+        else "A billion-parameter model is among the top three here"
+    )
     return (
-        f"Size does not buy rank here: the best of the {len(big)} models with a billion parameters or more, "
+        f"{lead}: the best of the {len(big)} models with a billion parameters or more, "
         f"`{best_big['model']}` ({best_big['params_millions'] / 1000:.1f}B), ranks {int(rank_avg[best_big['model']])} of "
         f"{len(table)} by the card's average, while the top {int((rank_avg <= 3).sum())} all have about "
         f"{int(table.loc[top, 'params_millions'].median())}M parameters. "
@@ -97,39 +104,51 @@ def model_size(table: pd.DataFrame, sizes: pd.DataFrame) -> str:
     )
 
 
-def _fine_tune_parts(pair: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    up, down = pair[pair["difference"] > 0], pair[pair["difference"] < 0]
-    tiny = pair[pair["difference"].abs() < pair["one query"]]
-    return up, down, tiny
+def _noise_parts(noise: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    beyond = noise[noise["beyond noise"]]
+    return beyond[beyond["difference"] > 0], beyond[beyond["difference"] < 0], noise[~noise["beyond noise"]]
 
 
-def fine_tune(pair: pd.DataFrame, scores: pd.DataFrame, focus: str, base: str) -> str:
-    """Where the fine-tune gains and loses against its base, and which changes are below one query's worth.
+def _listed(part: pd.DataFrame) -> str:
+    return ", ".join(f"**{t}** ({signed(v)})" for t, v in part["difference"].items())
+
+
+def fine_tune(noise: pd.DataFrame, scores: pd.DataFrame, focus: str, base: str, sd: float, sd_source: str) -> str:
+    """How many of the fine-tune's per-task differences from its base are beyond sampling noise.
 
     Args:
-        pair: :func:`~ko_embed_lab.benchmark.pair_difference` of ``focus`` and ``base``, joined with
-            the task facts ``one query`` and a ``difference in queries`` column; largest gain first.
+        noise: :func:`~ko_embed_lab.benchmark.difference_noise` of the pair (largest gain first).
         scores: The card's scores (for the average gain).
         focus: The fine-tuned model.
         base: Its base model.
+        sd: The per-query SD of NDCG@10 the threshold assumes.
+        sd_source: Where that SD comes from (a phrase).
     """
-    up, down, tiny = _fine_tune_parts(pair)
+    up, down, within = _noise_parts(noise)
+    n = len(noise)
     avg = average(scores)
-    avg_gain = avg.loc[focus] - avg.loc[base]
+    beyond = len(up) + len(down)
     text = (
-        f"Korean fine-tuning raised NDCG@10 on {len(up)} of {len(pair)} tasks, most on **{pair.index[0]}** "
-        f"({signed(pair['difference'].iloc[0])}, about {pair['difference in queries'].iloc[0]:.0f} queries' worth), "
+        f"Against a noise threshold of 1.96 standard errors of a difference of two means (SE = SD·√(2/n), with "
+        f"n each task's queries and SD = {sd:.3f}, {sd_source}), "
     )
-    if len(down):
-        text += f"and lowered it on {', '.join(f'**{t}** ({signed(v)})' for t, v in down['difference'].items())}. "
+    if beyond == 0:
+        text += f"**none of the {n} differences** between `{focus}` and `{base}` is beyond noise. "
     else:
-        text += "and lowered it on none. "
-    text += f"The average moves by {signed(avg_gain)}. "
-    if len(tiny):
-        text += f"On {', '.join(tiny.index)} the change is smaller than what one query can move the mean: nothing can be concluded there. "
+        text += f"**{beyond} of {n} differences** between `{focus}` and `{base}` are beyond noise: "
+        text += f"raised on {_listed(up) if len(up) else 'none'}, lowered on {_listed(down) if len(down) else 'none'}. "
+    if len(within):
+        text += f"{len(within)} {'is' if len(within) == 1 else 'are'} within noise: {_listed(within)}. "
+    bound = int(noise["beyond noise (bound)"].sum())
+    text += (
+        f"With the largest SD a score in [0, 1] can have (0.5, the binomial bound) {bound} of {n} would be beyond it. "
+        f"The card's average moves by {signed(avg.loc[focus] - avg.loc[base])}. "
+    )
     return text + (
-        "The card gives no per-query scores, so no confidence interval can be computed from it; "
-        "a paired test needs the runs themselves (the reproduction below keeps them)."
+        "The yardstick assumes the two rows were produced by identical set-ups (dataset revisions, code, precision) "
+        "— assumed, not known: the card gives neither per-query scores nor its run settings — and it ignores the "
+        "positive correlation of two models' scores on the same queries, which a paired test on the runs "
+        "themselves would use."
     )
 
 
@@ -214,8 +233,9 @@ def long_vs_short(lvs: pd.DataFrame, focus: str, train_max_length: int, max_seq_
     mldr_best = lvs.index[0]
     short_limit = lvs[lvs["max_tokens"] <= 514]
     n = agree["n"]
+    how = "largely agree" if agree["kendall_tau"] >= 0.8 else "agree only partly"
     return (
-        f"The two tables agree only partly on the order of the {n} models they share (Kendall's τ = "
+        f"The two tables {how} on the order of the {n} models they share (Kendall's τ = "
         f"{agree['kendall_tau']:.2f}). Among them, `{focus}` is ranked {int(lvs.loc[focus, 'short rank'])} of {n} on "
         f"the short tasks and {int(lvs.loc[focus, 'MLDR rank'])} of {n} on MLDR; the best on MLDR, `{mldr_best}`, is "
         f"ranked {int(lvs.loc[mldr_best, 'short rank'])} of {n} on the short tasks. The card says `{focus}` was "
@@ -295,13 +315,18 @@ def mteb_agreement(ours: Any, via_mteb: Any, data: Any, full_precision_key: str)
     diff = mteb_difference(ours, via_mteb, full_precision_key)
     per_q = via_mteb.per_query.get(data.name, {})
     max_q = max((abs(per_q[q] - ours.per_query[q]["ndcg@10"]) for q in per_q), default=float("nan"))
+    verdict = (
+        "mteb's search and scoring and the package's agree, so numbers from either can be put side by side"
+        if max(diff, max_q) < 1e-6
+        else "**they disagree beyond that tolerance**: numbers from the two must not be put side by side until the "
+        "cause is found"
+    )
     return (
         f"On {len(data.queries)} queries and {len(data.corpus)} passages the two evaluators differ by "
         f"{diff:.1e} in mean NDCG@10 and by at most {max_q:.1e} on any single query (the test suite requires less than "
-        "1e-6): mteb's search and scoring and the package's agree, so numbers from either can be put side by side. "
+        f"1e-6): {verdict}. "
         "mteb stores its headline score rounded to five decimals; the KoProbe task also records the unrounded mean. "
-        "The test suite checks the same with mteb's own sentence-transformers wrapper — the path the card's numbers "
-        "came from."
+        "The test suite checks the same with mteb's own sentence-transformers wrapper."
     )
 
 
@@ -314,43 +339,139 @@ def skipped_models(skipped: Mapping[str, str]) -> str:
     )
 
 
-def leaderboard(table: pd.DataFrame, by_form: pd.DataFrame, by_domain: pd.DataFrame, model: Any) -> str:
-    """Who leads on KoProbe, where BM25 beats the model, and whether fusing the two helps.
+def _interval(r: Mapping[str, Any]) -> str:
+    unit = f"{r['n_clusters']} needs" if r.get("n_clusters") else f"{r['n']} queries"
+    return f"{signed(r['mean_diff'])} (95% interval {signed(r['low'])} to {signed(r['high'])}, {unit})"
+
+
+def _groups(cmp: pd.DataFrame, sign: int) -> list[str]:
+    if not len(cmp):
+        return []
+    hit = cmp[cmp["significant"] & (cmp["mean_diff"] * sign > 0) & (cmp["low"] * cmp["high"] > 0)]
+    return [str(g) for g in hit.index]
+
+
+def leaderboard(
+    table: pd.DataFrame,
+    bm25_by_form: pd.DataFrame,
+    bm25_by_domain: pd.DataFrame,
+    fusion_cmp: Mapping[str, Any],
+    model: Any,
+) -> str:
+    """Who leads on KoProbe, where BM25 beats the model beyond noise, and what fusing the two does.
 
     Args:
         table: :meth:`~ko_embed_lab.benchmark.Leaderboard.table` (best first).
-        by_form: :meth:`~ko_embed_lab.benchmark.Leaderboard.by` ``("form")``.
-        by_domain: :meth:`~ko_embed_lab.benchmark.Leaderboard.by` ``("domain")``.
+        bm25_by_form: :meth:`~ko_embed_lab.benchmark.Leaderboard.compare` of BM25 against the dense
+            run (``compare(dense, BM25, by="form")``: cluster bootstrap by need, Holm across forms).
+        bm25_by_domain: The same by domain.
+        fusion_cmp: ``compare(dense, fusion)`` (one cluster-bootstrap comparison).
         model: The model on the board (its label and query prompt name its systems).
     """
-    dense, fused = dense_system(model), fusion_system(model)
-    forms = [f for f in by_form.index if by_form.loc[f, BM25_SYSTEM] > by_form.loc[f, dense]]
-    domains = [d for d in by_domain.index if by_domain.loc[d, BM25_SYSTEM] > by_domain.loc[d, dense]]
-    gain = table.loc[fused, "ndcg@10"] - table.loc[dense, "ndcg@10"]
+    dense = dense_system(model)
+    n = int(bm25_by_form["n"].sum())
     text = (
-        f"On this build's KoProbe ({int(by_form['n'].sum())} queries), **{table.index[0]}** leads with NDCG@10 "
+        f"On this build's KoProbe ({n} queries), **{table.index[0]}** leads with NDCG@10 "
         f"{table['ndcg@10'].iloc[0]:.3f}; BM25 over morphemes reaches {table.loc[BM25_SYSTEM, 'ndcg@10']:.3f}. "
-        f"BM25 scores higher than `{dense}` on "
+        f"Compared query by query with `{dense}` (intervals resample whole needs; a group counts when its "
+        "interval excludes zero and its Holm-adjusted sign test, across the groups read together, is below 0.05), "
+        "BM25 is better on "
     )
-    text += f"these query forms: {', '.join(forms)}" if forms else "no query form"
-    text += "; and in " + (f"these domains: {', '.join(domains)}. " if domains else "no domain. ")
-    text += f"Reciprocal-rank fusion of the two changes NDCG@10 by {signed(gain)} against the dense run alone"
-    return text + (": fusing with a clearly weaker run can cost more than it adds." if gain < 0 else ".")
+    parts = []
+    for what, cmp in (("query forms", bm25_by_form), ("domains", bm25_by_domain)):
+        better, worse = _groups(cmp, +1), _groups(cmp, -1)
+        within = len(cmp) - len(better) - len(worse)
+        parts.append(
+            f"{len(better)} of {len(cmp)} {what}{' (' + ', '.join(better) + ')' if better else ''}, worse on "
+            f"{len(worse)}{' (' + ', '.join(worse) + ')' if worse else ''} and within noise on {within}"
+        )
+    text += "; and on ".join(parts) + ". "
+    text += f"Reciprocal-rank fusion of the two changes NDCG@10 by {_interval(fusion_cmp)} against the dense run alone"
+    if fusion_cmp["high"] < 0:
+        return text + ": a cost beyond noise (the next section asks why)."
+    if fusion_cmp["low"] > 0:
+        return text + ": a gain beyond noise."
+    return text + ": within noise."
 
 
-def takeaways(check: pd.DataFrame, pair: pd.DataFrame, loo: pd.DataFrame, lvs: pd.DataFrame, mteb_diff: float) -> str:
+def _setting(s: Mapping[str, Any]) -> str:
+    w = s["weights"]
+    if s["method"] == "wsum":
+        return f"a weighted sum of min-max scores (dense {w[0]:g}, BM25 {w[1]:g})"
+    return f"RRF with k = {s['k']:g} and weights dense {w[0]:g}, BM25 {w[1]:g}"
+
+
+def fusion_verdict(test: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line: does a fusion tuned on held-out needs beat the dense run on the other needs?
+
+    Args:
+        test: :attr:`~ko_embed_lab.benchmark.FusionStudy.test` (``"tuned fusion"``, ``"default RRF"``).
+    """
+    tuned, default = test["tuned fusion"], test["default RRF"]
+    if tuned["low"] > 0:
+        head = f"Tuned on half the needs, fusion with BM25 beats the dense run on the other half: {_interval(tuned)}"
+    elif tuned["high"] < 0:
+        head = f"Even tuned on half the needs, fusion with BM25 costs on the other half: {_interval(tuned)}"
+    else:
+        head = (
+            "Tuned on half the needs, fusion with BM25 is indistinguishable from the dense run on the other half: "
+            f"{_interval(tuned)}"
+        )
+    if default["high"] < 0:
+        return head + f"; default RRF costs {_interval(default)}."
+    if default["low"] > 0:
+        return head + f"; default RRF gains {_interval(default)}."
+    return head + f"; default RRF is within noise, {_interval(default)}."
+
+
+def fusion(study: Any) -> str:
+    """Why the default RRF of the dense run with BM25 falls where it does, and what tuning changes.
+
+    Args:
+        study: A :class:`~ko_embed_lab.benchmark.FusionStudy`.
+    """
+    diag = study.diagnosis_by_form().loc["all"]
+    text = (
+        f"Both systems put one of the query's hard negatives in their top ten for {diag['shared']:.0%} of the "
+        f"{int(diag['n'])} queries, and both rank one 2nd–5th for {diag['near_both']:.0%}. "
+    )
+    if diag["promoted"] >= diag["overtakes"]:
+        text += (
+            f"RRF lifts such a shared near-miss above every relevant passage for {diag['promoted']:.0%} of queries, "
+            f"more often than it lets BM25 push a hard negative the dense run had ranked below the answer over it "
+            f"({diag['overtakes']:.0%}): agreement on near-misses is what the fusion rewards, and what costs it. "
+        )
+    else:
+        text += (
+            f"But RRF lifts such a shared near-miss above every relevant passage for only {diag['promoted']:.0%} of "
+            f"queries; far more often ({diag['overtakes']:.0%}) a hard negative that the dense run ranked below the "
+            "answer ends above it, because BM25 ranks it high: with equal weights the weaker run outvotes the "
+            "stronger one's order. Shared hard negatives are common, but they are not what the fusion loses on. "
+        )
+    text += (
+        f"Choosing the fusion on {len(study.tune_needs)} needs (seeded split, seed {study.seed}) from "
+        f"{len(study.grid)} settings picks {_setting(study.setting)}; the other {len(study.test_needs)} needs "
+        "report it. "
+    )
+    return text + fusion_verdict(study.test)
+
+
+def takeaways(
+    check: pd.DataFrame, noise: pd.DataFrame, loo: pd.DataFrame, lvs: pd.DataFrame, mteb_diff: float, fusion: str
+) -> str:
     """The chapter's take-aways, as a Markdown list chosen from its numbers.
 
     Args:
         check: :func:`~ko_embed_lab.benchmark.check_card_average`.
-        pair: The fine-tune against its base (as for :func:`fine_tune`).
+        noise: The fine-tune against its base with noise thresholds (as for :func:`fine_tune`).
         loo: :func:`~ko_embed_lab.benchmark.leave_one_task_out_summary`.
         lvs: :func:`~ko_embed_lab.benchmark.long_vs_short`.
         mteb_diff: :func:`mteb_difference`.
+        fusion: :func:`fusion_verdict` of the fusion study (one line).
     """
-    n_tasks = len(pair)
+    n_tasks = len(noise)
     fewer = int((check["n_tasks"] < n_tasks).sum())
-    up, _, tiny = _fine_tune_parts(pair)
+    up, down, within = _noise_parts(noise)
     leaders = list(loo["leader"].unique())
     agree = ranking_agreement(lvs["short average"], lvs[LONG_TASK])
     if len(leaders) == 1:
@@ -363,14 +484,20 @@ def takeaways(check: pd.DataFrame, pair: pd.DataFrame, loo: pd.DataFrame, lvs: p
         "- A card's league table is reported data: keep it with its source, and check it — here the averages "
         f"recompute to within {check['difference'].abs().max():.0e}, but {fewer} of "
         f"{len(check)} models {'is' if fewer == 1 else 'are'} averaged over fewer tasks than the rest.",
-        f"- The Korean fine-tune beats its base on {len(up)} of {n_tasks} tasks, by up to {pair['difference'].max():.3f}; "
-        f"{len(tiny)} of the {n_tasks} differences {'is' if len(tiny) == 1 else 'are'} smaller than one query's worth of "
-        "its test set.",
+        f"- Of the Korean fine-tune's {n_tasks} per-task differences from its base, {len(up) + len(down)} "
+        f"{'is' if len(up) + len(down) == 1 else 'are'} beyond sampling noise ({len(up)} up, {len(down)} down) and {len(within)} within it, assuming identical set-ups: "
+        "count differences against their standard error, not against what one query can move.",
         leader + f"(moves of up to {loo['largest rank change'].max()} places).",
-        f"- Short-task and long-document rankings agree only partly (τ = {agree['kendall_tau']:.2f}): pick a model for "
-        "the document lengths you have.",
-        f"- mteb and the package's evaluator agree on the same embeddings (difference {mteb_diff:.1e}), so reproduced "
-        "mteb numbers, reported ones and this book's own can be compared — and your own set can be run through mteb "
-        "offline.",
+        f"- Short-task and long-document rankings {'largely agree' if agree['kendall_tau'] >= 0.8 else 'agree only partly'} "
+        f"(τ = {agree['kendall_tau']:.2f}): pick a model for the document lengths you have.",
+        (
+            f"- mteb and the package's evaluator agree on the same embeddings (difference {mteb_diff:.1e}), so "
+            "reproduced mteb numbers and this book's own can be compared — and your own set can be run through mteb "
+            "offline."
+            if mteb_diff < 1e-6
+            else f"- mteb and the package's evaluator differ on the same embeddings (difference {mteb_diff:.1e}): "
+            "find out why before comparing their numbers."
+        ),
+        f"- {fusion}",
     ]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Retrieval: exact search, trec runs, ``pytrec_eval`` metrics and paired tests, BM25 and fusion, breakdowns.
+"""Retrieval: exact search, trec runs, ``pytrec_eval`` metrics and paired tests, BM25, fusion, breakdowns.
 
 Every system — a dense encoder, BM25, a fusion — ends in a trec run scored by one path
 (:func:`score_run`) and wrapped in a :class:`RetrievalResult` with its provenance.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .breakdown import breakdown, flipped_queries, metrics_table
 from .evaluate import RetrievalResult, evaluate_retrieval
-from .lexical import BM25Index, KoreanTokenizer, WhitespaceTokenizer, bm25_run, evaluate_bm25, evaluate_run, rrf_fuse
+from .fusion import hard_negative_overlap, rrf_fuse, split_needs, tune_fusion, wsum_fuse
+from .lexical import BM25Index, KoreanTokenizer, WhitespaceTokenizer, bm25_run, evaluate_bm25, evaluate_run
 from .metrics import METRICS, score_run
 from .runs import first_relevant_rank, ranked, run_from_matrix, run_from_scores, top_n
 from .search import exact_search
@@ -29,6 +30,7 @@ __all__ = [
     "exact_search",
     "first_relevant_rank",
     "flipped_queries",
+    "hard_negative_overlap",
     "holm",
     "metrics_table",
     "paired_bootstrap",
@@ -37,5 +39,8 @@ __all__ = [
     "run_from_matrix",
     "run_from_scores",
     "score_run",
+    "split_needs",
     "top_n",
+    "tune_fusion",
+    "wsum_fuse",
 ]

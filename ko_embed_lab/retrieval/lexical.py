@@ -143,7 +143,12 @@ def bm25_run(
 def rrf_fuse(
     runs: Sequence[Mapping[str, Mapping[str, float]]], *, k: int = 60, top_k: int = 1000
 ) -> dict[str, dict[str, float]]:
-    """Reciprocal-rank fusion of several runs (ranx's implementation, ``score = Σ 1/(k + rank)``)."""
+    """Reciprocal-rank fusion of several runs (ranx's implementation, ``score = Σ 1/(k + rank)``).
+
+    Kept unchanged for the long-document chapter. Ranx breaks equal scores in its own order; the
+    package's fusion with weights, any ``k`` and the trec tie order is
+    :func:`ko_embed_lab.retrieval.fusion.rrf_fuse` (``kel.retrieval.rrf_fuse``).
+    """
     from ranx import Run, fuse
 
     if len(runs) < 2:
