@@ -19,12 +19,19 @@ def test_rrf_by_hand_with_k_and_weights() -> None:
     assert list(fu.rrf_fuse([A, B], k=1, top_k=2)["q"]) == ["b", "a"]
 
 
-def test_rrf_equal_weights_equal_ranx_on_tie_free_runs() -> None:
-    from ko_embed_lab.retrieval.lexical import rrf_fuse as ranx_rrf
+def _ranx_rrf(runs, k=60):
+    from ranx import Run, fuse
 
+    return fuse(
+        runs=[Run(r, name=f"r{i}") for i, r in enumerate(runs)], norm=None, method="rrf", params={"k": k}
+    ).to_dict()
+
+
+def test_rrf_equal_weights_equal_ranx_on_tie_free_runs() -> None:
+    # Conformance with a well-kept implementation: ranx's RRF.
     a = {"q1": {"a": 3.0, "b": 2.0, "c": 1.0}, "q2": {"x": 0.3, "y": 0.2}}
     b = {"q1": {"c": 9.0, "d": 8.0, "a": 7.0}, "q2": {"y": 5.0, "z": 4.0}}
-    ours, theirs = fu.rrf_fuse([a, b]), ranx_rrf([a, b])
+    ours, theirs = fu.rrf_fuse([a, b]), _ranx_rrf([a, b])
     for q in ours:
         assert list(ours[q]) == list(theirs[q])
         assert ours[q] == pytest.approx(theirs[q])

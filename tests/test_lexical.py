@@ -7,8 +7,8 @@ from ko_embed_lab.retrieval.lexical import (
     WhitespaceTokenizer,
     bm25_run,
     evaluate_bm25,
-    rrf_fuse,
 )
+from ko_embed_lab.retrieval.fusion import rrf_fuse
 
 
 def test_morpheme_tokenizer_drops_particles_and_endings() -> None:

@@ -10,7 +10,6 @@ truncation and chunk once, however many retrieval sets share the document.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -144,14 +143,10 @@ def _check_sizes(window: int, chunk_tokens: int, overlap: int, truncate_tokens: 
 
 
 def _fuse(runs: Sequence[Run], *, k: int, top_k: int) -> Run:
-    """Reciprocal-rank fusion of runs (ranx)."""
-    from ..retrieval.lexical import rrf_fuse
+    """Reciprocal-rank fusion of runs (the package's one fusion, in the trec tie order)."""
+    from ..retrieval.fusion import rrf_fuse
 
-    with warnings.catch_warnings():
-        # ranx min-max-normalises runs before RRF (which only uses ranks); numba warns about a
-        # harmless integer cast in that step.
-        warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")
-        return rrf_fuse(list(runs), k=k, top_k=top_k)
+    return rrf_fuse(list(runs), k=k, top_k=top_k)
 
 
 class LongDocScorer:

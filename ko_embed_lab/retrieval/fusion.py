@@ -50,9 +50,8 @@ def rrf_fuse(
 
     A document missing from a run adds nothing for it. Ranks follow the package's one trec order
     (:func:`~ko_embed_lab.retrieval.runs.ranked`: score, then document id), so equal scores are
-    ranked as ``pytrec_eval`` ranks them. Without ties, equal weights give exactly ranx's ``rrf``;
-    with ties ranx's order is its own (this is why :func:`ko_embed_lab.retrieval.lexical.rrf_fuse`,
-    ranx's fusion kept unchanged for the long-document chapter, can differ slightly).
+    ranked as ``pytrec_eval`` ranks them. Without ties, equal weights give exactly ranx's ``rrf``
+    (a conformance test checks it); with ties ranx's order is its own.
 
     Args:
         runs: ``{query_id: {doc_id: score}}`` runs (two or more).

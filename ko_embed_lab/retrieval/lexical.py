@@ -20,7 +20,6 @@ from ..data.beir import RetrievalSet
 from ..provenance import provenance
 from .evaluate import RetrievalResult
 from .metrics import score_run
-from .runs import ranked
 
 __all__ = [
     "BM25Index",
@@ -29,7 +28,6 @@ __all__ = [
     "bm25_run",
     "evaluate_bm25",
     "evaluate_run",
-    "rrf_fuse",
 ]
 
 # Kiwi tags kept: nouns, pronouns, numerals, verb/adjective stems, roots, modifiers, adverbs,
@@ -138,31 +136,6 @@ def bm25_run(
     qids = list(data.queries)
     results = index.search([data.queries[q] for q in qids], k=top_k)
     return {q: dict(r) for q, r in zip(qids, results, strict=True)}
-
-
-def rrf_fuse(
-    runs: Sequence[Mapping[str, Mapping[str, float]]], *, k: int = 60, top_k: int = 1000
-) -> dict[str, dict[str, float]]:
-    """Reciprocal-rank fusion of several runs (ranx's implementation, ``score = Σ 1/(k + rank)``).
-
-    Kept unchanged for the long-document chapter. Ranx breaks equal scores in its own order; the
-    package's fusion with weights, any ``k`` and the trec tie order is
-    :func:`ko_embed_lab.retrieval.fusion.rrf_fuse` (``kel.retrieval.rrf_fuse``).
-    """
-    from ranx import Run, fuse
-
-    if len(runs) < 2:
-        raise ValueError("rank fusion needs at least two runs")
-    ranx_runs = []
-    for i, r in enumerate(runs):
-        clean = {q: {d: float(s) for d, s in docs.items()} or {"__none__": 0.0} for q, docs in r.items()}
-        ranx_runs.append(Run(clean, name=f"run{i}"))
-    # norm=None: RRF uses ranks only, and skipping min-max normalisation avoids recompiling numba kernels.
-    fused = fuse(runs=ranx_runs, norm=None, method="rrf", params={"k": k}).to_dict()
-    out: dict[str, dict[str, float]] = {}
-    for q, docs in fused.items():
-        out[q] = dict(ranked({d: s for d, s in docs.items() if d != "__none__"})[:top_k])
-    return out
 
 
 def evaluate_run(
