@@ -22,9 +22,10 @@ def test_rrf_by_hand_with_k_and_weights() -> None:
 def _ranx_rrf(runs, k=60):
     from ranx import Run, fuse
 
-    return fuse(
-        runs=[Run(r, name=f"r{i}") for i, r in enumerate(runs)], norm=None, method="rrf", params={"k": k}
-    ).to_dict()
+    from ko_embed_lab.retrieval import ranked
+
+    fused = fuse(runs=[Run(r, name=f"r{i}") for i, r in enumerate(runs)], norm=None, method="rrf", params={"k": k})
+    return {q: dict(ranked(docs)) for q, docs in fused.to_dict().items()}  # ranx's dicts are unordered
 
 
 def test_rrf_equal_weights_equal_ranx_on_tie_free_runs() -> None:
