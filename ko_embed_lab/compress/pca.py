@@ -137,5 +137,5 @@ def matryoshka_verdict(
     if not gaps:
         return {"verdict": "untested", "worst_dim": None, "worst_gap": float("nan"), "margin": margin, "gaps": {}}
     worst = max(gaps, key=lambda d: (gaps[d], -d))
-    verdict = "matryoshka" if gaps[worst] <= margin else "not matryoshka"
+    verdict = "matryoshka" if gaps[worst] <= margin + 1e-9 else "not matryoshka"  # float slack at the edge
     return {"verdict": verdict, "worst_dim": worst, "worst_gap": gaps[worst], "margin": margin, "gaps": gaps}
