@@ -337,3 +337,25 @@ def test_takeaways_follow_the_numbers() -> None:
     assert "need a centre" in t and "Do not truncate" in t
     t = rep.takeaways(_sweep(), {"verdict": "matryoshka"}, 1.0, [64], "m")
     assert "good enough" in t and "Truncate directly" in t
+
+
+def test_offset_sentence_branches() -> None:
+    d = _clustered(offset=3.0)[1]
+    assert "a large common offset" in rep.offset_sentence(d)
+    d = _clustered(offset=0.0, n_clusters=64)[1]
+    assert "no large common offset" in rep.offset_sentence(d)
+
+
+def test_centre_helpers_and_verdict_from_a_control_frame() -> None:
+    enc, data = _fake_set()
+    emb = cmp.embed_set(enc, data)
+    centres = {
+        c: cmp.compression_sweep(emb, precisions=("binary",), rescores=(None, 2), center=c) for c in ("zero", "mean")
+    }
+    naive, centred = rep.centre_pair(centres)
+    assert rep.centre_gain(centres) == pytest.approx(centred["pct_of_float32"] - naive["pct_of_float32"])
+    assert len(rep.centre_table(centres)) == 4
+    sweep = cmp.compression_sweep(emb, dims=(None, 8), precisions=("float32",))
+    pca = cmp.compression_sweep(emb, dims=(None, 8), precisions=("float32",), pca=True)
+    v = rep.verdict_from(rep.control_frame(sweep, pca))
+    assert v["worst_dim"] == 8 and v["verdict"] in ("matryoshka", "not matryoshka")

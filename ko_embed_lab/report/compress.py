@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ._core import fmt
 
 if TYPE_CHECKING:
@@ -15,14 +17,92 @@ __all__ = [
     "best_within_budget",
     "binary_centre_sentence",
     "budget_advice",
+    "centre_gain",
+    "centre_pair",
+    "centre_table",
+    "control_frame",
     "index_sentence",
     "matryoshka_sentence",
+    "offset_sentence",
     "setting_label",
     "takeaways",
+    "verdict_from",
 ]
 
 #: Percentage points of float32 quality that count as "much" when centring binary codes.
 BIG_GAIN = 10.0
+#: Norm of the corpus mean (each vector has norm 1) above which the offset counts as large.
+BIG_OFFSET = 0.3
+
+
+def offset_sentence(docs: np.ndarray) -> str:
+    """How large the corpus's common offset is: the norm of its mean vector, against 1.
+
+    Example:
+        >>> offset_sentence(np.array([[1.0, 0.0], [0.0, 1.0]]))[:31]
+        'The corpus mean has norm 0.71 ('
+    """
+    norm = float(np.linalg.norm(np.asarray(docs, dtype=np.float64).mean(axis=0)))
+    share = float(np.mean(np.abs(np.mean(np.sign(docs), axis=0)) > 0.9))
+    head = f"The corpus mean has norm {norm:.2f} (each vector has norm 1)"
+    if norm >= BIG_OFFSET:
+        return (
+            f"{head}: a large common offset. In {100 * share:.0f}% of the dimensions more than 95% of the "
+            "passages have the same sign, so the naive sign carries little information there."
+        )
+    return f"{head}: no large common offset, so the naive sign should lose little."
+
+
+def centre_table(centres: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``{center: sweep}`` of binary sweeps as one table: NDCG@10 and % of float32 by centre and rescoring."""
+    import pandas as pd
+
+    names = {"zero": "naive sign (0)", "median": "corpus median", "mean": "corpus mean"}
+    rows = []
+    for c, df in centres.items():
+        for _, r in df.iterrows():
+            rows.append({"threshold": names.get(c, c), "rescore": int(r["rescore"]), "ndcg@10": r["ndcg@10"],
+                         "pct_of_float32": r["pct_of_float32"]})  # fmt: skip
+    return pd.DataFrame(rows).set_index(["threshold", "rescore"])
+
+
+def centre_pair(centres: Mapping[str, pd.DataFrame]) -> tuple[dict[str, float], dict[str, float]]:
+    """The naive and mean-centred rows without rescoring (for :func:`binary_centre_sentence`)."""
+
+    def row(c: str) -> dict[str, float]:
+        df = centres[c]
+        return dict(df[df["rescore"] == 0].iloc[0])
+
+    return row("zero"), row("mean")
+
+
+def centre_gain(centres: Mapping[str, pd.DataFrame]) -> float:
+    """Points of float32 quality the mean centre gains over the naive sign, without rescoring."""
+    naive, centred = centre_pair(centres)
+    return float(centred["pct_of_float32"] - naive["pct_of_float32"])
+
+
+def control_frame(sweep: pd.DataFrame, pca: pd.DataFrame) -> pd.DataFrame:
+    """Float32 rows of the truncation sweep and of the PCA sweep, stacked (``reduction`` tells them apart)."""
+    import pandas as pd
+
+    own = sweep[(sweep["precision"] == "float32") & (sweep["rescore"] == 0)]
+    return pd.concat([own, pca[pca["precision"] == "float32"]], ignore_index=True)
+
+
+def verdict_from(control: pd.DataFrame, *, margin: float | None = None) -> dict[str, Any]:
+    """:func:`~ko_embed_lab.compress.pca.matryoshka_verdict` of a :func:`control_frame`."""
+    from ..compress.pca import MATRYOSHKA_MARGIN, matryoshka_verdict
+
+    full_dim = int(control["dim"].max())
+    arms = {
+        red: {int(d): float(v) for d, v in zip(part["dim"], part["ndcg@10"], strict=True) if d < full_dim}
+        for red, part in control.groupby("reduction")
+    }
+    full = float(control[(control["dim"] == full_dim) & (control["reduction"] == "truncation")]["ndcg@10"].iloc[0])
+    return matryoshka_verdict(
+        arms.get("truncation", {}), arms.get("pca", {}), full, margin=MATRYOSHKA_MARGIN if margin is None else margin
+    )
 
 
 def setting_label(row: Mapping[str, Any]) -> str:
