@@ -206,13 +206,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if data.skipped:
         log.warning("skipped while loading: %s", data.skipped)
     model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
-    result = evaluate_retrieval(
-        model,
-        data,
-        query_prompt="" if args.no_query_prompt else None,
-        cache=not args.no_cache,
-        show_progress=not args.quiet,
-    )
+    if args.dim is not None or args.precision != "float32" or args.rescore or args.index != "exact":
+        from .compress import evaluate_compressed
+
+        result = evaluate_compressed(
+            model,
+            data,
+            dim=args.dim,
+            precision=args.precision,
+            rescore=args.rescore or None,
+            index=args.index,
+            query_prompt="" if args.no_query_prompt else None,
+            cache=not args.no_cache,
+            show_progress=not args.quiet,
+        )
+    else:
+        result = evaluate_retrieval(
+            model,
+            data,
+            query_prompt="" if args.no_query_prompt else None,
+            cache=not args.no_cache,
+            show_progress=not args.quiet,
+        )
     rows = [{"metric": m, "value": result.metrics[m]} for m in METRICS]
     print(
         f"{model.label} on {data.name} ({data.split}): {len(data.queries)} queries, {len(data.corpus)} documents, "
@@ -292,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--output", default=None, help="write the result record (JSON) here")
     v.add_argument("--save-run", action="store_true", help="include the ranked run in the record")
     v.add_argument("--lenient", action="store_true", help="skip qrels that name unknown ids instead of failing")
+    v.add_argument("--dim", type=int, default=None, help="keep the first D dimensions (Matryoshka truncation)")
+    v.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "float16", "int8", "uint8", "binary", "ubinary"],
+        help="precision of the stored corpus vectors (calibrated on the corpus)",
+    )
+    v.add_argument("--rescore", type=int, default=0, help="rescore N×10 candidates at full precision (0: none)")
+    v.add_argument("--index", default="exact", choices=["exact", "hnsw", "ivfpq"], help="search: exact or faiss ANN")
     model_args(v)
     v.set_defaults(func=_cmd_evaluate)
 

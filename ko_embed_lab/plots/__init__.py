@@ -9,7 +9,7 @@ JupyterLab they render through ``jupyterlab-plotly``, in the book through the of
 
 from __future__ import annotations
 
-from . import benchmark, charts, cluster, longdoc
+from . import benchmark, charts, cluster, compress, longdoc
 from ._style import FONT, PALETTE, PLOTLY_CONFIG, style
 from .charts import bar_by_group, box_by_kind, heatmaps, line_chart, scatter_2d
 
@@ -22,6 +22,7 @@ __all__ = [
     "box_by_kind",
     "charts",
     "cluster",
+    "compress",
     "heatmaps",
     "line_chart",
     "longdoc",

@@ -7,13 +7,14 @@ from the numbers of the run, so a hidden cell in a chapter is at most a one-line
 
 from __future__ import annotations
 
-from . import benchmark, cluster, longdoc, prompt
+from . import benchmark, cluster, compress, longdoc, prompt
 from ._core import ci_sentence, environment_table, fmt, md, model_note, probe_size_sentence, signed
 
 __all__ = [
     "benchmark",
     "ci_sentence",
     "cluster",
+    "compress",
     "environment_table",
     "fmt",
     "longdoc",
