@@ -108,3 +108,20 @@ def test_toc_lists_the_teaching_pages() -> None:
     for page in ["course", "glossary", "bibliography", "data/koprobe", "data/kolongq"]:
         assert page in files and (BOOK / f"{page}.md").exists(), page
     assert "_authoring" not in files
+
+
+def test_pages_workflow_builds_like_make_book_and_caches_what_build_writes() -> None:
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8"))
+    steps = wf["jobs"]["build"]["steps"]
+    assert any(s.get("run") == "make book" for s in steps)
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "book/_build/html"
+    assert any(str(s.get("uses", "")).startswith("actions/deploy-pages") for s in wf["jobs"]["deploy"]["steps"])
+    cached = [s["with"]["path"] for s in steps if str(s.get("uses", "")).startswith("actions/cache")]
+    # build.py keeps one execution cache per model in book/_build/.jupyter_cache-<key>.
+    assert "book/_build/.jupyter_cache-*" in cached
+    build_src = (ROOT / "ko_embed_lab" / "book" / "build.py").read_text(encoding="utf-8")
+    assert 'f".jupyter_cache-{_slug(key)}"' in build_src
+    # The converted model lives in the cache home the workflow points KO_EMBED_LAB_HOME at.
+    home = wf["env"]["KO_EMBED_LAB_HOME"].replace("${{ github.workspace }}/", "")
+    assert f"{home}/models" in cached
