@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -98,6 +100,9 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
     page.on("requestfailed", lambda r: failed.append(r.url))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # Console errors too: "Got invalid theme mode" (an unset default_mode), a missing favicon (404).
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     # The figures a page should draw, counted in the HTML as served (not in the live DOM, which
     # plotly rewrites while it draws).
     n_fig = (SITE / page_path).read_text(encoding="utf-8").count('class="plotly-graph-div"')
@@ -114,6 +119,36 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
     assert not outside, f"{page_path} requested outside addresses: {outside[:5]}"
     assert not [u for u in failed if "127.0.0.1" in u], f"{page_path}: local requests failed: {failed[:5]}"
     assert not errors, f"{page_path}: JavaScript errors: {errors[:3]}"
+    assert not console, f"{page_path}: console errors: {console[:3]}"
     assert drawn == n_fig, f"{page_path}: {drawn} of {n_fig} plotly figures drew"
     if page_path.startswith("notebooks/"):
         assert n_fig >= 1, f"{page_path} has no figure"
+
+
+def _pages_using(word: str) -> set[str]:
+    """Pages whose article text has ``word`` at the start of a Korean word (as the search indexes it)."""
+    found = set()
+    for path in _pages():
+        text = (SITE / path).read_text(encoding="utf-8")
+        article = text[text.find("<article") : text.rfind("</article>")]
+        article = re.sub(r"<(script|style)\b.*?</\1>", " ", article, flags=re.S | re.I)
+        plain = html.unescape(re.sub(r"<[^>]+>", " ", article))
+        if re.search(rf"(?<![\uac00-\ud7a3]){word}", plain):
+            found.add(path)
+    return found
+
+
+@pytest.mark.parametrize("word", ["서울", "한국어"])
+def test_korean_search_finds_the_pages_that_use_it(site: str, browser, word: str) -> None:
+    expected = _pages_using(word)
+    assert expected, f"no page uses {word!r}: the check would prove nothing"
+    page = browser.new_page()
+    page.goto(f"{site}/search.html?q={word}", wait_until="networkidle")
+    page.wait_for_function(
+        "() => /Search finished/.test((document.querySelector('#search-results') || {}).innerText || '')",
+        timeout=30_000,
+    )
+    hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+    page.close()
+    found = {h.split("#")[0].split("?")[0] for h in hrefs}
+    assert expected <= found, f"searching {word!r} missed {sorted(expected - found)} (found {sorted(found)})"

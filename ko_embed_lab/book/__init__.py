@@ -1,10 +1,12 @@
-"""Sphinx extension for the ko-embed-lab book: offline plotly and the house CSS.
+"""Sphinx extension for the ko-embed-lab book: offline plotly, Korean search, notebook downloads, house CSS.
 
 Add ``ko_embed_lab.book`` to the book's Sphinx extensions. It copies plotly's own bundled
 ``plotly.min.js`` into ``_static`` once per build and loads it on every page, so that figures
 rendered by :mod:`ko_embed_lab.book.mime` draw with no network and no multi-megabyte script
-inlined into each page; and it adds ``static/ko-embed-lab.css`` (a wider article column, wrapped
-code, scrolling wide tables).
+inlined into each page; it adds ``static/ko-embed-lab.css`` (a wider article column, wrapped
+code, scrolling wide tables); it makes the search index Korean-aware (:mod:`.search`: morphemes
+and prefixes, so "서울" finds "서울이다"); and it offers each chapter as an ``.ipynb`` in the
+download menu (:mod:`.downloads`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ def _add_static(app: Any) -> None:
 
 def setup(app: Any) -> dict[str, Any]:
     """Sphinx entry point."""
+    from . import downloads, search
+
+    search.setup(app)
+    downloads.setup(app)
     app.add_js_file(_JS_NAME, priority=200)
     app.add_css_file("ko-embed-lab.css")
     app.connect("builder-inited", _add_static)

@@ -8,9 +8,20 @@ from the numbers of the run, so a hidden cell in a chapter is at most a one-line
 from __future__ import annotations
 
 from . import benchmark, cluster, compress, longdoc, prompt
-from ._core import ci_sentence, environment_table, fmt, md, model_note, probe_size_sentence, signed
+from ._core import (
+    Note,
+    ci_sentence,
+    environment_table,
+    fmt,
+    md,
+    model_note,
+    probe_size_sentence,
+    signed,
+    smoke_banner,
+)
 
 __all__ = [
+    "Note",
     "benchmark",
     "ci_sentence",
     "cluster",
@@ -23,4 +34,5 @@ __all__ = [
     "probe_size_sentence",
     "prompt",
     "signed",
+    "smoke_banner",
 ]

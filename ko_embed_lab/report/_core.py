@@ -5,14 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..config import TARGET_MODEL
+from ..config import TARGET_MODEL, smoke_mode
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..models import EmbeddingModel
 
-__all__ = ["ci_sentence", "environment_table", "fmt", "md", "model_note", "probe_size_sentence", "signed"]
+__all__ = [
+    "Note",
+    "ci_sentence",
+    "environment_table",
+    "fmt",
+    "md",
+    "model_note",
+    "probe_size_sentence",
+    "signed",
+    "smoke_banner",
+]
 
 _TARGET = TARGET_MODEL
 
@@ -22,6 +32,57 @@ def md(text: str) -> Any:
     from IPython.display import Markdown
 
     return Markdown(text)
+
+
+class Note:
+    """Markdown that displays itself in a notebook, or displays nothing at all when empty.
+
+    An empty ``IPython.display.Markdown`` still shows its ``repr`` on a built page; an empty
+    ``Note`` produces no output, whether it is a cell's last expression or passed to ``display``.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self.text = text
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Note({self.text!r})"
+
+    def _ipython_display_(self) -> None:
+        if self.text:
+            from IPython.display import Markdown, display
+
+            display(Markdown(self.text))
+
+
+SMOKE_BANNER = (
+    "> **This is a smoke run:** sizes are cut down (`KO_EMBED_LAB_SMOKE=1`) so that the tests execute "
+    "every chapter in minutes. The numbers below are not this chapter's results, and some figures "
+    "degenerate (flat lines, fractional axis ticks). Unset `KO_EMBED_LAB_SMOKE` and run again for the "
+    "full sizes.\n>\n"
+    "> **스모크 실행입니다.** 테스트가 몇 분 안에 끝나도록 데이터 규모를 줄였습니다. 아래 수치는 이 장의 "
+    "실제 결과가 아니며, 일부 그림은 제대로 그려지지 않을 수 있습니다. 전체 규모로 보려면 "
+    "`KO_EMBED_LAB_SMOKE`를 해제하고 다시 실행하세요."
+)
+
+
+def smoke_banner(smoke: bool | None = None) -> Note:
+    """A note for the top of a chapter saying that this is a smoke run; displays nothing otherwise.
+
+    Args:
+        smoke: whether this is a smoke run; None reads ``KO_EMBED_LAB_SMOKE`` (``config.smoke_mode()``).
+
+    Example:
+        >>> bool(smoke_banner(smoke=False)), str(smoke_banner(smoke=True))[:26]
+        (False, '> **This is a smoke run:**')
+    """
+    on = smoke_mode() if smoke is None else smoke
+    return Note(SMOKE_BANNER if on else "")
 
 
 def fmt(x: float, digits: int = 3) -> str:
