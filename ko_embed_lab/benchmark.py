@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from .data.beir import RetrievalSet
     from .data.probe import Probe
+    from .encoders._base import LocalEncoder
     from .retrieval import RetrievalResult
 
 __all__ = [
@@ -817,7 +818,7 @@ def probe_leaderboard(
     results: dict[str, RetrievalResult] = {}
     systems: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
-    loaded: list[EmbeddingModel] = []
+    loaded: list[EmbeddingModel | LocalEncoder] = []
     for m in models:
         if isinstance(m, EmbeddingModel):
             loaded.append(m)

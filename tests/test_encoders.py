@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ko_embed_lab as kel
+from ko_embed_lab.bundled import bundled_sha256
 from ko_embed_lab.cache import EmbeddingCache
 from ko_embed_lab.encode import truncate_dim
 from ko_embed_lab.types import Encoder
@@ -76,3 +77,83 @@ def test_registry_marks_the_offline_models() -> None:
         spec = kel.get_spec(name)
         assert spec is not None and spec.offline and spec.license and spec.source
     assert kel.get_spec("arctic-ko").offline == ""  # type: ignore[union-attr]
+
+
+def _fake_distill(teacher, settings, out, device) -> None:
+    (out / "model.safetensors").write_bytes(b"fake weights")
+
+
+def test_static_store_is_atomic_and_keyed_by_source_and_settings(monkeypatch) -> None:
+    """The distil-once logic, with model2vec replaced by a fake that writes one file."""
+    from ko_embed_lab.encoders import static
+
+    calls = []
+
+    def fake(*args) -> None:
+        calls.append(args)
+        _fake_distill(*args)
+
+    monkeypatch.setattr(static, "_distill", fake)
+    settings = {**static.DISTILL_SETTINGS, "pca_dims": 8}
+    path = static.ensure_static_model(settings=settings)
+    marker = json.loads((path / static._MARKER).read_text(encoding="utf-8"))
+    assert marker["settings"] == settings and marker["source_sha256"] == bundled_sha256()
+    assert marker["files"] == {"model.safetensors": len(b"fake weights")} and len(calls) == 1
+    assert static.ensure_static_model(settings=settings) == path and len(calls) == 1  # reused
+    assert static.ensure_static_model(settings={**settings, "pca_dims": 16}) != path  # other settings, other folder
+    # a leftover temporary folder is removed; a damaged folder is rebuilt
+    leftover = path.parent / f".{path.name}{static._TMP_INFIX}123-abc"
+    leftover.mkdir()
+    (path / "model.safetensors").write_bytes(b"truncated")
+    assert static.ensure_static_model(settings=settings) == path and len(calls) == 3
+    assert not leftover.exists() and (path / "model.safetensors").read_bytes() == b"fake weights"
+
+    def broken(*args) -> None:
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(static, "_distill", broken)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        static.ensure_static_model(settings={**settings, "pca_dims": 4})
+    failed = f"{static.STATIC_NAME}-{bundled_sha256()[:12]}-{static._settings_key({**settings, 'pca_dims': 4})}"
+    assert not (path.parent / failed).exists() and not list(path.parent.glob(f".*{static._TMP_INFIX}*"))
+
+
+@pytest.fixture(scope="session")
+def static_model():
+    """The static model distilled from the bundled one (minutes the first time in a fresh home)."""
+    return kel.load_model("static-e5-small")
+
+
+@pytest.mark.slow
+def test_static_equals_model2vec_on_korean(static_model) -> None:
+    from model2vec import StaticModel
+
+    ref = StaticModel.from_pretrained(str(static_model.path)).encode(KOREAN[:5])
+    ours = static_model.encode(KOREAN[:5], prompt="")  # model2vec puts no prompt before the text
+    assert ours.shape == (5, 256)
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+    # batching: one call, many texts of mixed length, equals one text at a time
+    many = [t * k for t in KOREAN[:5] for k in (1, 3, 40)]
+    batch = static_model.encode(many)
+    single = np.vstack([static_model.encode([t]) for t in many])
+    np.testing.assert_allclose(batch, single, atol=1e-6)
+    assert max(static_model.token_lengths(many)) == 512  # cut at max_seq_length, as model2vec does
+
+
+@pytest.mark.slow
+def test_static_identity_prompts_and_marker(static_model) -> None:
+    from ko_embed_lab.encoders import DISTILL_SETTINGS, ensure_static_model
+
+    assert isinstance(static_model, Encoder) and static_model.device == "cpu" and static_model.dim == 256
+    ident = static_model.identity()
+    assert ident["source_sha256"] == bundled_sha256() and ident["distillation"] == DISTILL_SETTINGS
+    assert (ident["query_prompt"], ident["document_prompt"]) == ("query: ", "passage: ")
+    json.dumps(ident)
+    assert ensure_static_model() == static_model.path  # distilled once
+    q = static_model.encode_queries(KOREAN[:1])
+    np.testing.assert_allclose(q, static_model.encode(["query: " + KOREAN[0]], prompt=""), atol=1e-6)
+    d = static_model.encode_documents(KOREAN[1:4])
+    assert (q @ d.T).argmax() == 0
+    np.testing.assert_allclose(
+        static_model.encode(KOREAN[:3], dim=64), truncate_dim(static_model.encode(KOREAN[:3]), 64), atol=1e-6
+    )

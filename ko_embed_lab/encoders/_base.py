@@ -96,6 +96,7 @@ class LocalEncoder:
         dim: int | None = None,
         cache: EmbeddingCache | bool | None = None,
         show_progress: bool | None = None,
+        **kwargs: Any,
     ) -> np.ndarray:
         """Embed texts as L2-normalised float32 rows.
 
@@ -109,11 +110,16 @@ class LocalEncoder:
             cache: ``True`` for the default on-disk cache, an :class:`EmbeddingCache`, or ``None``.
             show_progress: Accepted for interchangeability with ``EmbeddingModel``; these encoders
                 are fast enough to need no bar.
+            **kwargs: ``EmbeddingModel``'s batching options (``batch_tokens``, ``max_batch_size``),
+                accepted and unused; anything else is a :class:`TypeError`.
 
         Returns:
             ``(len(texts), dim or self.dim)`` float32 array.
         """
         del show_progress
+        unknown = set(kwargs) - {"batch_tokens", "max_batch_size"}
+        if unknown:
+            raise TypeError(f"{self.label}.encode() got unexpected keyword arguments: {sorted(unknown)}")
         prompt_text = self.prompt_for(kind, prompt)
 
         def compute(batch: list[str]) -> np.ndarray:

@@ -119,20 +119,25 @@ def _fsync_tree(root: Path) -> None:
             os.close(fd)
 
 
-def _distill(teacher: Path, source_sha: str, settings: dict[str, Any], out: Path, device: str) -> None:
-    """Distil ``teacher`` into the empty folder ``out`` and write the completion marker last."""
+def _distill(teacher: Path, settings: dict[str, Any], out: Path, device: str) -> None:
+    """Distil ``teacher`` with model2vec into the empty folder ``out``."""
     from model2vec.distill import distill_from_model
     from transformers import AutoModel, AutoTokenizer
 
     from .._hf import hf_quiet
 
-    started = time.perf_counter()
     with hf_quiet(verbosity=False):
         model = AutoModel.from_pretrained(str(teacher), local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(str(teacher), local_files_only=True, use_fast=True)
     kwargs = {k: v for k, v in settings.items() if k != "vocabulary"}
-    static = distill_from_model(model, tokenizer, device=device, **kwargs)
+    static = distill_from_model(model, tokenizer, device=device, **kwargs)  # type: ignore[arg-type]
     static.save_pretrained(out)
+
+
+def _write_marker(
+    out: Path, teacher: Path, source_sha: str, settings: dict[str, Any], seconds: float, device: str
+) -> None:
+    """The completion marker, written last: its presence means the rest of ``out`` is complete."""
     files = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     marker = {
         "what": f"model2vec static embeddings distilled from {config.BUNDLED_MODEL_NAME}",
@@ -141,7 +146,7 @@ def _distill(teacher: Path, source_sha: str, settings: dict[str, Any], out: Path
         "settings": settings,
         "format_version": _FORMAT_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "distill_seconds": round(time.perf_counter() - started, 1),
+        "distill_seconds": round(seconds, 1),
         "device": device,
         "libraries": _versions(),
         "files": files,
@@ -193,7 +198,9 @@ def ensure_static_model(
         tmp.mkdir()
         logger.info("distilling %s into a static model at %s (a few minutes on CPU)", teacher, target)
         try:
-            _distill(teacher, source_sha, settings, tmp, device)
+            started = time.perf_counter()
+            _distill(teacher, settings, tmp, device)
+            _write_marker(tmp, teacher, source_sha, settings, time.perf_counter() - started, device)
             tmp.rename(target)  # atomic: the folder appears complete or not at all
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

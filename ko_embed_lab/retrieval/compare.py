@@ -324,6 +324,8 @@ class _Runner:
             )
             res.provenance["parts"] = [r.provenance for r in parts]
         else:
+            if model is None:  # pragma: no cover - parse_system gives every dense system a model
+                raise ValueError(f"system {spec.name!r} names no model")
             kwargs: dict[str, Any] = {"cache": self.cache, "show_progress": self.show_progress}
             if spec.dim is not None:
                 kwargs["dim"] = spec.dim
