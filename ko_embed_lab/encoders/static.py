@@ -132,6 +132,27 @@ def _distill(teacher: Path, settings: dict[str, Any], out: Path, device: str) ->
     kwargs = {k: v for k, v in settings.items() if k != "vocabulary"}
     static = distill_from_model(model, tokenizer, device=device, **kwargs)  # type: ignore[arg-type]
     static.save_pretrained(out)
+    fixed = _fixed_tokenizer_json(out / "tokenizer.json")
+    if fixed is not None:
+        (out / "tokenizer.json").write_text(fixed, encoding="utf-8")
+
+
+def _fixed_tokenizer_json(path: Path) -> str | None:
+    """``tokenizer.json`` with the Unigram model's ``unk_id`` pointing at ``<unk>`` again, or ``None`` if right.
+
+    model2vec 0.10 (skeletoken 0.6) moves ``<unk>`` from id 3 to id 1 when it rebuilds the XLM-R
+    tokenizer but leaves ``"unk_id": 3``, which is now ``"."``: unknown characters then read as a
+    full stop, and ``model2vec.StaticModel.encode`` drops every full stop as if it were unknown.
+    """
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    model = spec.get("model", {})
+    if model.get("type") != "Unigram" or model.get("unk_id") is None:
+        return None
+    vocab = [tok for tok, _ in model.get("vocab", [])]
+    if "<unk>" not in vocab or vocab.index("<unk>") == model["unk_id"]:
+        return None
+    model["unk_id"] = vocab.index("<unk>")
+    return json.dumps(spec, ensure_ascii=False)
 
 
 def _write_marker(
@@ -221,7 +242,9 @@ class StaticEncoder(LocalEncoder):
     join the mean, as in the teacher. Texts are cut at :attr:`max_seq_length` tokens (512, model2vec's
     default). One difference from ``model2vec.StaticModel.encode``: model2vec drops the unknown
     token (``<unk>``) before averaging, ``StaticEmbedding`` averages it in; Korean text almost never
-    produces it.
+    produces it. model2vec 0.10 writes a tokenizer whose ``unk_id`` names ``"."``; the folder's
+    ``tokenizer.json`` is corrected when it is written (:func:`_fixed_tokenizer_json`), and in
+    memory for folders written before.
 
     Args:
         path: A folder written by :func:`ensure_static_model` (or any model2vec folder).
@@ -253,6 +276,13 @@ class StaticEncoder(LocalEncoder):
             raise FileNotFoundError(f"{self.path} holds no model2vec model (model.safetensors is missing)")
         self.marker = _read_marker(self.path) or {}
         module = StaticEmbedding.load(str(self.path), local_files_only=True)
+        fixed = _fixed_tokenizer_json(self.path / "tokenizer.json")
+        if fixed is not None:  # a folder distilled before the fix: correct it in memory, not on disk
+            from tokenizers import Tokenizer
+
+            logger.info("%s: tokenizer unk_id pointed back at <unk> (model2vec 0.10 left it on '.')", self.path)
+            module.tokenizer = Tokenizer.from_str(fixed)
+            module.tokenizer.no_padding()
         self.st: SentenceTransformer = SentenceTransformer(modules=[module], device="cpu")
         self.tokenizer = module.tokenizer
         self.max_seq_length = max_seq_length
