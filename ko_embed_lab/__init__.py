@@ -20,7 +20,7 @@ from .encode import encode_to_disk, truncate_dim
 from .models import EmbeddingModel, ModelNotAvailableError, load_model
 from .provenance import provenance
 from .registry import ModelSpec, get_spec, list_specs
-from .retrieval import METRICS, RetrievalResult, evaluate_retrieval, exact_search, paired_bootstrap, score_run
+from .retrieval import METRICS, RetrievalResult, compare, evaluate_retrieval, exact_search, paired_bootstrap, score_run
 from .text import clean_text
 from .tokens import Window, count_tokens, split_windows, truncate_text
 from .types import Encoder
@@ -44,6 +44,7 @@ __all__ = [
     "benchmark",
     "clean_text",
     "cluster",
+    "compare",
     "compress",
     "config",
     "count_tokens",

