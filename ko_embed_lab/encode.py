@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .cache import CacheNamespace, EmbeddingCache, text_key
+from .cache import CacheNamespace, EmbeddingCache, default_cache, text_key
 from .text import clean_text, has_control_chars
 from .types import Encoder, Kind
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = [
+    "PromptedEncoder",
     "check_dim",
     "check_texts",
     "compute_embeddings",
@@ -468,3 +469,52 @@ def _remove_stale_partials(out: Path) -> None:
         if pid.isdigit() and not _pid_alive(int(pid)):
             logger.info("removing %s, left by a run that was killed", part)
             part.unlink(missing_ok=True)
+
+
+class PromptedEncoder:
+    """What every encoder of the package shares: its prompts and its cache keys.
+
+    Subclasses (:class:`~ko_embed_lab.models.EmbeddingModel` and the local encoders of
+    :mod:`ko_embed_lab.encoders`) have ``query_prompt``, ``document_prompt``, ``fingerprint()``
+    (changes whenever the weights could differ), ``_cache_fields()`` (the settings besides the
+    fingerprint and the prompt that change the vectors) and ``encode(texts, *, kind, prompt, ...)``.
+    """
+
+    query_prompt: str
+    document_prompt: str
+
+    def fingerprint(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _cache_fields(self) -> dict[str, Any]:
+        return {}
+
+    def encode(self, texts: Sequence[str], *, kind: Kind = "document", **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def prompt_for(self, kind: Kind, prompt: str | None = None) -> str:
+        """The prompt used for ``kind``: ``prompt`` when given (``""`` for none), else the encoder's own."""
+        if kind not in ("query", "document"):
+            raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
+        if prompt is None:
+            return self.query_prompt if kind == "query" else self.document_prompt
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
+        return prompt
+
+    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
+        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
+        if cache is None or cache is False:
+            return None
+        if cache is not True and not isinstance(cache, EmbeddingCache):
+            raise TypeError(f"cache={cache!r}: use True (the default cache), False/None, or an EmbeddingCache")
+        store = default_cache() if cache is True else cache
+        return store.namespace({"fingerprint": self.fingerprint(), "prompt": prompt, **self._cache_fields()})
+
+    def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Encode queries with the encoder's query prompt (``prompt=""`` switches it off)."""
+        return self.encode(texts, kind="query", **kwargs)
+
+    def encode_documents(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Encode documents with the encoder's document prompt."""
+        return self.encode(texts, kind="document", **kwargs)

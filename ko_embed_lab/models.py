@@ -21,8 +21,8 @@ import numpy as np
 
 from . import config
 from ._hf import hf_quiet
-from .cache import CacheNamespace, EmbeddingCache, default_cache
-from .encode import compute_embeddings, encode_cached
+from .cache import EmbeddingCache
+from .encode import PromptedEncoder, compute_embeddings, encode_cached
 from .registry import ModelSpec, get_spec
 from .types import Kind
 
@@ -53,7 +53,7 @@ class ModelNotAvailableError(RuntimeError):
 
 
 @dataclass
-class EmbeddingModel:
+class EmbeddingModel(PromptedEncoder):
     """A loaded embedding model with its identity.
 
     Attributes:
@@ -149,32 +149,13 @@ class EmbeddingModel:
             "dtype": self.dtype,
         }
 
-    def prompt_for(self, kind: Kind, prompt: str | None = None) -> str:
-        """The prompt used for ``kind``: ``prompt`` when given (``""`` for none), else the model's own."""
-        if kind not in ("query", "document"):
-            raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
-        if prompt is None:
-            return self.query_prompt if kind == "query" else self.document_prompt
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
-        return prompt
-
-    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
-        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
-        if cache is None or cache is False:
-            return None
-        if cache is not True and not isinstance(cache, EmbeddingCache):
-            raise TypeError(f"cache={cache!r}: use True (the default cache), False/None, or an EmbeddingCache")
-        store = default_cache() if cache is True else cache
-        fields = {
-            "fingerprint": self.fingerprint(),
-            "prompt": prompt,
+    def _cache_fields(self) -> dict[str, Any]:
+        return {
             "max_seq_length": self.max_seq_length,
             "dtype": self.dtype,
             "dim": self.dim,
             "pooling": type(self.st[1]).__name__ if len(self.st) > 1 else "",
         }
-        return store.namespace(fields)
 
     def encode(
         self,
@@ -237,14 +218,6 @@ class EmbeddingModel:
             namespace=self.cache_namespace(prompt_text, cache),
             label=f"{self.label} on {self.device} ({self.dtype})",
         )
-
-    def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        """Encode queries with the model's query prompt (``prompt=""`` switches it off)."""
-        return self.encode(texts, kind="query", **kwargs)
-
-    def encode_documents(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        """Encode documents with the model's document prompt."""
-        return self.encode(texts, kind="document", **kwargs)
 
 
 _DEVICE = re.compile(r"^(cpu|cuda)(:\d+)?$")

