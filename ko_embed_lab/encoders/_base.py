@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._files import file_sha256_memo
 from ..cache import EmbeddingCache
 from ..encode import PromptedEncoder, encode_cached
 from ..types import Kind
 
 __all__ = ["LocalEncoder", "file_sha256"]
 
-
-@lru_cache(maxsize=16)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file, memoised per process while its size and modification time stay the same."""
-    st = Path(path).stat()
-    return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
+file_sha256 = file_sha256_memo  # the weights files are hashed once per process
 
 
 class LocalEncoder(PromptedEncoder):

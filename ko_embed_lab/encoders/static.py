@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -26,13 +25,15 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import config
+from .._files import file_sha256_memo
+from .._files import fsync_tree as _fsync_tree
+from .._files import locked as _locked
 from ._base import LocalEncoder
 
 if TYPE_CHECKING:
@@ -98,25 +99,6 @@ def _is_complete(directory: Path, source_sha: str, settings: dict[str, Any]) -> 
         )
     except OSError:
         return False
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _fsync_tree(root: Path) -> None:
-    for path in [*sorted(root.rglob("*"), reverse=True), root]:
-        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _distill(teacher: Path, settings: dict[str, Any], out: Path, device: str) -> None:
@@ -299,9 +281,7 @@ class StaticEncoder(LocalEncoder):
                 key = _settings_key(self.marker.get("settings", {}))
                 self._fingerprint = f"model2vec:{self.marker['source_sha256'][:16]}:{key}"
             else:
-                from ._base import file_sha256
-
-                self._fingerprint = f"model2vec-file:{file_sha256(self.path / 'model.safetensors')[:16]}"
+                self._fingerprint = f"model2vec-file:{file_sha256_memo(self.path / 'model.safetensors')[:16]}"
         return self._fingerprint
 
     def identity(self) -> dict[str, Any]:

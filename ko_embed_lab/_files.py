@@ -1,0 +1,54 @@
+"""Files written safely: an exclusive lock, durable folders, content hashes (shared by every conversion)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["file_sha256", "file_sha256_memo", "fsync_tree", "locked"]
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (created if needed) for the block."""
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush every file and folder below ``root`` so that a rename never publishes lost data."""
+    for path in [*sorted(root.rglob("*"), reverse=True), root]:
+        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's content, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _memo(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def file_sha256_memo(path: str | Path) -> str:
+    """:func:`file_sha256`, memoised per process while the file's size and modification time stay the same."""
+    st = Path(path).stat()
+    return _memo(str(path), st.st_size, st.st_mtime_ns)
