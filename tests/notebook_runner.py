@@ -5,6 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: The jupytext header every chapter source starts with (MyST markdown, Python 3 kernel).
+MYST_HEADER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 
 def run_notebook(path: Path, *, timeout: int = 900, env: dict[str, str] | None = None):
     import jupytext

@@ -9,22 +9,14 @@ import yaml
 
 from ko_embed_lab.book import downloads
 
+from .notebook_runner import MYST_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 
-MYST_NB = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+MYST_NB = (
+    MYST_HEADER
+    + """
 # A chapter
 
 ```{code-cell} python
@@ -33,6 +25,7 @@ kernelspec:
 SEED = 0
 ```
 """
+)
 
 
 def _app(tmp_path: Path, docs: dict[str, str]) -> SimpleNamespace:

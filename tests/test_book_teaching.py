@@ -7,22 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from .notebook_runner import MYST_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-HEADER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-"""
+HEADER = MYST_HEADER + "\n"
 
 
 def _example() -> str:
