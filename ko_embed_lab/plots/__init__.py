@@ -10,13 +10,14 @@ JupyterLab they render through ``jupyterlab-plotly``, in the book through the of
 from __future__ import annotations
 
 from . import benchmark, charts, cluster, longdoc
-from ._style import FONT, PALETTE, PLOTLY_CONFIG, style
+from ._style import FONT, PALETTE, PLOTLY_CONFIG, apply_plotly_config, style
 from .charts import bar_by_group, box_by_kind, heatmaps, line_chart, scatter_2d
 
 __all__ = [
     "FONT",
     "PALETTE",
     "PLOTLY_CONFIG",
+    "apply_plotly_config",
     "bar_by_group",
     "benchmark",
     "box_by_kind",
