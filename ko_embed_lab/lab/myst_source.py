@@ -12,9 +12,9 @@ with the file's lexer), and the header is the file's own.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
-from typing import Any
 
 __all__ = ["cell_keys", "keep_source", "split_myst"]
 
@@ -61,14 +61,11 @@ def split_myst(text: str) -> tuple[str, list[str]]:
         if m:
             starts.append(j)
             in_code, in_markdown = m.group(1), False
-        elif _BREAK.match(line):
-            starts.append(j)
-            in_markdown = True
-        elif line.strip() and not in_markdown:
+        elif _BREAK.match(line) or (line.strip() and not in_markdown):
             starts.append(j)
             in_markdown = True
     bounds = [*starts, len(lines)]
-    return header, ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return header, ["".join(lines[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def _lexer(chunks: list[str]) -> str | None:
