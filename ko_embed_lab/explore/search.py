@@ -91,6 +91,7 @@ class SearchSpace:
         corpus: A retrieval set (BEIR folder, KoProbe's ``.data``) or a list of texts.
         encoders: ``{name: encoder}`` (or one encoder, named by its ``label``); may be empty.
         probe: KoProbe (:func:`~ko_embed_lab.data.load_probe`): marks hard negatives too.
+        **encode_kwargs: Passed to every ``encode`` call (``cache=True``...).
 
     Example:
         >>> space = SearchSpace(["서울은 수도다", "부산은 항구다"], {"e5": model})
@@ -104,6 +105,7 @@ class SearchSpace:
         encoders: Mapping[str, Encoder] | Encoder | None = None,
         *,
         probe: Any = None,
+        **encode_kwargs: Any,
     ) -> None:
         if isinstance(corpus, RetrievalSet):
             self.data: RetrievalSet | None = corpus
@@ -119,6 +121,7 @@ class SearchSpace:
             encoders = {str(getattr(encoders, "label", type(encoders).__name__)): encoders}
         self.encoders: dict[str, Encoder] = dict(encoders)
         self.probe = probe
+        self.encode_kwargs = encode_kwargs
         self._docs: dict[str, np.ndarray] = {}
         self._bm25: BM25Index | None = None
         self._query_ids = {text: qid for qid, text in (self.data.queries.items() if self.data else [])}
@@ -140,13 +143,13 @@ class SearchSpace:
     def _doc_embeddings(self, name: str) -> np.ndarray:
         if name not in self._docs:
             enc = self.encoders[name]
-            self._docs[name] = np.asarray(enc.encode(self.texts, kind="document"), dtype=np.float32)
+            self._docs[name] = np.asarray(enc.encode(self.texts, kind="document", **self.encode_kwargs), dtype=np.float32)
         return self._docs[name]
 
     def _dense(self, name: str, query: str, depth: int, prompt: bool, dim: int | None) -> list[tuple[str, float]]:
         docs = self._doc_embeddings(name)
         q = np.asarray(
-            self.encoders[name].encode([query], kind="query", prompt=None if prompt else ""), dtype=np.float32
+            self.encoders[name].encode([query], kind="query", prompt=None if prompt else "", **self.encode_kwargs), dtype=np.float32
         )
         scores = (truncate_dim(q, dim) @ truncate_dim(docs, dim).T)[0]
         return ranked({d: float(s) for d, s in zip(self.doc_ids, scores, strict=True)})[:depth]
