@@ -143,13 +143,16 @@ class SearchSpace:
     def _doc_embeddings(self, name: str) -> np.ndarray:
         if name not in self._docs:
             enc = self.encoders[name]
-            self._docs[name] = np.asarray(enc.encode(self.texts, kind="document", **self.encode_kwargs), dtype=np.float32)
+            self._docs[name] = np.asarray(
+                enc.encode(self.texts, kind="document", **self.encode_kwargs), dtype=np.float32
+            )
         return self._docs[name]
 
     def _dense(self, name: str, query: str, depth: int, prompt: bool, dim: int | None) -> list[tuple[str, float]]:
         docs = self._doc_embeddings(name)
         q = np.asarray(
-            self.encoders[name].encode([query], kind="query", prompt=None if prompt else "", **self.encode_kwargs), dtype=np.float32
+            self.encoders[name].encode([query], kind="query", prompt=None if prompt else "", **self.encode_kwargs),
+            dtype=np.float32,
         )
         scores = (truncate_dim(q, dim) @ truncate_dim(docs, dim).T)[0]
         return ranked({d: float(s) for d, s in zip(self.doc_ids, scores, strict=True)})[:depth]
