@@ -96,6 +96,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         log.close()
 
 
+def _step(what: str) -> None:
+    print(f"[lab-test {time.strftime('%H:%M:%S')}] {what}", flush=True)
+
+
 @pytest.fixture(scope="module")
 def page(lab: dict, tmp_path_factory: pytest.TempPathFactory):
     if CHROMIUM is None:
@@ -121,8 +125,12 @@ def page(lab: dict, tmp_path_factory: pytest.TempPathFactory):
         pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
         pg.goto(f"{lab['base']}/lab?token={lab['token']}", wait_until="domcontentloaded")
         pg.wait_for_selector(".jp-DirListing-content", timeout=120_000)
-        yield pg
-        ctx.close()
+        try:
+            yield pg
+        finally:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(SHOTS / "last-state.png"))
+            ctx.close()
 
 
 def _open_by_double_click(page, name: str) -> None:
@@ -184,8 +192,11 @@ def test_chapter_runs_through_the_ui_and_saving_keeps_its_source(lab: dict, page
     t0 = time.time()
     _open_by_double_click(page, name)
     assert page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").count() == 1, "the chapter did not open as a notebook"
+    _step("chapter 1 open; running all cells")
     _run_all(page)
+    _step("ran; saving")
     nb = _save(page, lab["root"] / "01_query_prompt.ipynb")
+    _step("saved")
     print(f"chapter 1 ran through the UI in {time.time() - t0:.0f} s")
     assert not _errors(nb), _errors(nb)
     assert (lab["root"] / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes(), "saving changed the source"
@@ -206,7 +217,9 @@ def test_playground_answers_a_korean_query_and_the_map_lists_neighbours(lab: dic
     t0 = time.time()
     page.locator(".jp-DirListing-content").scroll_into_view_if_needed()
     _open_by_double_click(page, "explore.md")
+    _step("explore.md open; running all cells")
     _run_all(page)
+    _step("ran; typing a query")
     print(f"explore.md ran through the UI in {time.time() - t0:.0f} s")
     box = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .kel-query input")
     box.fill(KOREAN_QUERY)
