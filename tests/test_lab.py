@@ -135,21 +135,38 @@ def page(lab: dict, tmp_path_factory: pytest.TempPathFactory):
 
 def _open_by_double_click(page, name: str) -> None:
     page.locator(".jp-DirListing-content").get_by_text(name, exact=True).dblclick()
+    # The new tab is the current one, and its kernel is up (the toolbar's indicator says idle).
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=name).wait_for(timeout=60_000)
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=60_000)
+    page.wait_for_selector(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000
+    )
+
+
+def _close_current_tab(page) -> None:
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')", timeout=30_000)
+
+
+ALL_RAN = """() => {
+    const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')];
+    return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+}"""
 
 
 def _run_all(page) -> None:
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.click()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
-    # Done when every code cell of the visible notebook shows an execution count.
-    page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll(
-                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')];
-            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""",
-        timeout=RUN_TIMEOUT_MS,
-    )
+    # Done when every code cell of the visible notebook shows an execution count; a screenshot
+    # of the latest state is kept while waiting, for a run that stalls.
+    deadline = time.time() + RUN_TIMEOUT_MS / 1000
+    while not page.evaluate(ALL_RAN):
+        if time.time() > deadline:
+            pytest.fail("the cells did not all run: see lab-screenshots/running.png")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "running.png"))
+        page.wait_for_timeout(5_000)
 
 
 def _save(page, pair: Path) -> dict:
@@ -215,7 +232,8 @@ def test_chapter_runs_through_the_ui_and_saving_keeps_its_source(lab: dict, page
 
 def test_playground_answers_a_korean_query_and_the_map_lists_neighbours(lab: dict, page) -> None:
     t0 = time.time()
-    page.locator(".jp-DirListing-content").scroll_into_view_if_needed()
+    if page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").count():
+        _close_current_tab(page)
     _open_by_double_click(page, "explore.md")
     _step("explore.md open; running all cells")
     _run_all(page)

@@ -228,7 +228,7 @@ def results_html(query: str, results: Mapping[str, Sequence[Hit]], *, max_chars:
             bg = f"background:{_MARK_STYLE[h.mark]};" if h.mark else ""
             tag = f" <b>{h.mark}</b>" if h.mark else ""
             cells.append(
-                f"<td style='vertical-align:top;padding:4px;border-top:1px solid #ddd;{bg}' class='kel-hit {h.mark.replace(' ', '-')}'>"
+                f"<td style='text-align:left;vertical-align:top;padding:4px;border-top:1px solid #ddd;{bg}' class='kel-hit {h.mark.replace(' ', '-')}'>"
                 f"<small>#{h.rank} · {html.escape(h.doc_id)} · {h.score:.3f}{tag}</small><br>{highlight(text, terms)}</td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
