@@ -12,6 +12,7 @@ Run with ``make lab-test`` (needs ``scripts/setup.sh --browser`` for chromium); 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -70,6 +71,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             f"--config={ROOT / '.jupyter' / 'jupyter_server_config.py'}",
             f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}", "--no-browser",
+            # A fresh workspace and user settings: nothing restored from an earlier session.
+            f"--LabApp.workspaces_dir={tmp_path_factory.mktemp('workspaces')}",
+            f"--LabApp.user_settings_dir={tmp_path_factory.mktemp('user-settings')}",
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
     )  # fmt: skip
@@ -145,6 +149,8 @@ def _open_by_double_click(page, name: str) -> None:
 
 def _close_current_tab(page) -> None:
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    with contextlib.suppress(Exception):  # outputs redrawn since the save may ask to save again
+        page.locator(".jp-Dialog .jp-Dialog-button", has_text="Discard").click(timeout=3_000)
     page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')", timeout=30_000)
 
 

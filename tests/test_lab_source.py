@@ -87,3 +87,21 @@ def test_keep_source_falls_back_to_what_jupytext_wrote() -> None:
     assert keep_source(old, new) == header + "# T\n\n```{code-cell} python\n2\n```\n\n```{code-cell} python\n3\n```\n"
     h, chunks = split_myst(new)
     assert h == header and len(chunks) == 3
+
+
+@pytest.mark.parametrize(("uid", "allow_root"), [(0, True), (1000, False)])
+def test_server_config_binds_to_localhost_and_allows_root_only_as_root(
+    monkeypatch: pytest.MonkeyPatch, uid: int, allow_root: bool
+) -> None:
+    from traitlets.config import Config
+
+    monkeypatch.setattr("os.getuid", lambda: uid)
+    cfg = Config()
+    path = ROOT / ".jupyter" / "jupyter_server_config.py"
+    exec(
+        compile(path.read_text(encoding="utf-8"), str(path), "exec"), {"get_config": lambda: cfg, "__file__": str(path)}
+    )
+    assert cfg.ServerApp.ip == "127.0.0.1"
+    assert cfg.ServerApp.allow_root is allow_root
+    assert cfg.ServerApp.root_dir == str(ROOT / "notebooks")
+    assert (Path(cfg.LabApp.app_settings_dir) / "overrides.json").is_file()
