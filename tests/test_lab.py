@@ -160,10 +160,18 @@ ALL_RAN = """() => {
 }"""
 
 
+STARTED = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')]
+    .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
 def _run_all(page) -> None:
-    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.click()
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    # Run > Run All Cells; a run asked for while the kernel is still connecting can be dropped: ask again.
+    for _ in range(6):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        with contextlib.suppress(Exception):
+            page.wait_for_function(STARTED, timeout=20_000)
+            break
     # Done when every code cell of the visible notebook shows an execution count; a screenshot
     # of the latest state is kept while waiting, for a run that stalls.
     deadline = time.time() + RUN_TIMEOUT_MS / 1000
