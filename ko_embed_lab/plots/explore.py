@@ -94,10 +94,10 @@ def embedding_map_figure(
         xref="paper",
         yref="paper",
         x=0,
-        y=-0.08,
+        y=-0.17,
         showarrow=False,
         align="left",
         font={"size": 11, "color": "#555"},
     )
-    fig.update_layout(margin={"b": 70})
+    fig.update_layout(margin={"b": 95})
     return fig
