@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SETUP := scripts/setup.sh
 
-.PHONY: setup book book-clean test test-all test-slow browser-test check lint format typecheck lab bench clean
+.PHONY: setup book book-clean test test-all test-slow browser-test check lint format typecheck lab lab-test bench clean
 
 setup:
 	@$(SETUP)
@@ -22,11 +22,11 @@ test:            ## the fast test suite (CPU, offline; a few minutes)
 
 test-all:        ## every CPU test: the fast suite plus the slow one (notebooks in smoke mode, mteb runs, processes)
 	@$(SETUP)
-	@$(PY) -m pytest -m "not gpu and not network and not book"
+	@$(PY) -m pytest -m "not gpu and not network and not book and not lab"
 
 test-slow:       ## only the slow tests
 	@$(SETUP)
-	@$(PY) -m pytest -m "slow and not gpu and not network and not book"
+	@$(PY) -m pytest -m "slow and not gpu and not network and not book and not lab"
 
 test-gpu:        ## the GPU smoke test (needs CUDA)
 	@$(SETUP)
@@ -51,9 +51,13 @@ typecheck:
 	@$(SETUP)
 	@$(VENV)/bin/mypy
 
-lab:             ## JupyterLab with the MyST notebooks openable as notebooks (jupytext)
+lab:             ## JupyterLab on the chapters (127.0.0.1; settings in .jupyter/): double-click opens a chapter as a notebook
 	@$(SETUP)
-	@$(VENV)/bin/jupyter lab notebooks
+	@$(VENV)/bin/jupyter lab --config=.jupyter/jupyter_server_config.py
+
+lab-test:        ## JupyterLab in headless Chromium: chapter 1 and explore.md run through the UI (smoke), saving keeps the source
+	@$(SETUP) --browser
+	@$(PY) -m pytest -m lab tests/test_lab.py
 
 bench:           ## CPU benchmarks; writes benchmarks/RESULTS.md
 	@$(SETUP)

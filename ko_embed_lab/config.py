@@ -10,6 +10,8 @@ Variable                   Meaning                                         Defau
 ``KO_EMBED_LAB_MODEL``     model used when none is named                   the bundled default
 ``KO_EMBED_LAB_SMOKE``     ``1`` shrinks every notebook's work (tests)     ``0``
 ``KO_EMBED_LAB_DEVICE``    device used when ``device="auto"``              CUDA if present, else CPU
+``KO_EMBED_LAB_PROGRESS``  progress bars: ``auto`` (steps over ~2 s),      ``auto``
+                           ``on`` or ``off`` (the book build sets ``off``)
 ``MTEB_CACHE``             where mteb results are kept (mteb's variable)   ``~/.cache/mteb``
 ``HF_HUB_OFFLINE``         never contact the hub (huggingface_hub's)       off
 =========================  ==============================================  =========================
@@ -30,6 +32,7 @@ __all__ = [
     "hf_offline",
     "home",
     "mteb_cache_dir",
+    "progress_mode",
     "smoke_mode",
 ]
 
@@ -79,6 +82,22 @@ def default_device() -> str:
 def smoke_mode() -> bool:
     """True when ``KO_EMBED_LAB_SMOKE`` asks notebooks to shrink their work."""
     return os.environ.get("KO_EMBED_LAB_SMOKE", "").strip().lower() in _TRUE
+
+
+def progress_mode() -> str:
+    """``KO_EMBED_LAB_PROGRESS``: ``"auto"`` (default), ``"on"`` or ``"off"``.
+
+    ``auto`` shows a bar for a step still running after a couple of seconds (an interactive
+    notebook, a terminal); ``off`` keeps executed pages (the book, smoke tests) free of them.
+    """
+    value = os.environ.get("KO_EMBED_LAB_PROGRESS", "").strip().lower() or "auto"
+    if value in _TRUE:
+        return "on"
+    if value in {"0", "false", "no", "off"}:
+        return "off"
+    if value != "auto":
+        raise ValueError(f"KO_EMBED_LAB_PROGRESS={value!r}: use auto, on or off")
+    return value
 
 
 def hf_offline() -> bool:

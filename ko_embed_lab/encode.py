@@ -245,15 +245,15 @@ def _compute(
     budget = batch_tokens or _default_batch_tokens(device)
     lengths = token_lengths(st.tokenizer, texts, prompt, max_length=int(st.max_seq_length or 512))
     batches = pack_batches(lengths, budget, max_batch_size or _default_max_batch(device))
-    if show_progress is None:
-        show_progress = len(batches) >= 20
+    if show_progress is None and len(batches) < 2:
+        show_progress = False  # one forward pass: nothing to follow
     out = np.empty((len(texts), int(st.get_embedding_dimension() or 0)), dtype=np.float32)
-    from tqdm.auto import tqdm
+    from .progress import progress
 
     st.eval()
     with (
         torch.inference_mode(),
-        tqdm(total=sum(lengths), unit="tok", disable=not show_progress, desc=f"encode {label}") as bar,
+        progress(total=sum(lengths), unit="tok", show=show_progress, desc=f"encode {label}") as bar,
     ):
         for batch in batches:
             parts = list(_forward_split_on_oom(st, [texts[i] for i in batch], prompt))
@@ -281,7 +281,8 @@ def compute_embeddings(
         prompt: Put before every text (``""`` for none).
         batch_tokens: Token budget of one batch (default 8,192 on CPU, 65,536 on CUDA).
         max_batch_size: Upper bound on texts per batch (default 64 on CPU, 512 on CUDA).
-        show_progress: Show a tqdm bar (default: only for 20 batches or more).
+        show_progress: Show a tqdm bar (default: ``KO_EMBED_LAB_PROGRESS``, see :mod:`~ko_embed_lab.progress`;
+            never for a single batch).
         devices: Several devices: use sentence-transformers' multi-process pool instead.
         label: Name shown on the progress bar.
 

@@ -27,7 +27,8 @@ def run_notebook(path: Path, *, timeout: int = 900, env: dict[str, str] | None =
 
     nb = jupytext.read(path)
     old = dict(os.environ)
-    os.environ.update(env or {})
+    # Progress bars would land in the outputs as widgets, as in the book build: off unless asked for.
+    os.environ.update({"KO_EMBED_LAB_PROGRESS": "off", **(env or {})})
     try:
         client = NotebookClient(
             nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -73,7 +74,9 @@ def build(book: Path, *, clean: bool = False, check: bool = True) -> int:
         cmd.append("--all")
     print(f"book: building for {key!r}{' (model changed: re-reading every page)' if changed else ''}", flush=True)
     t0 = time.perf_counter()
-    rc = subprocess.call(cmd, cwd=book.parent)
+    # Progress bars would be executed into the pages as widgets: the book shows none.
+    env = {**os.environ, "KO_EMBED_LAB_PROGRESS": "off"}
+    rc = subprocess.call(cmd, cwd=book.parent, env=env)
     print(
         f"book: jupyter-book exited {rc} after {time.perf_counter() - t0:.1f} s; site: {build_dir / 'html' / 'index.html'}"
     )

@@ -20,14 +20,12 @@ def figure_html(content: Any) -> str:
     """HTML for a figure given as plotly JSON (a dict or its JSON text)."""
     import plotly.io as pio
 
-    fig = json.loads(content) if isinstance(content, (str, bytes)) else content
-    return pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        full_html=False,
-        config={"responsive": True, "displaylogo": False},
-    )
+    from ..plots import PLOTLY_CONFIG
+
+    fig = dict(json.loads(content) if isinstance(content, (str, bytes)) else content)
+    # The figure's own config (set by the kernel's renderer), then ours: no cloud link either way.
+    config = {"responsive": True, **(fig.pop("config", None) or {}), **PLOTLY_CONFIG}
+    return pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False, config=config)
 
 
 class PlotlyOfflineRenderer:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..progress import progress
 from ..retrieval import RetrievalResult, ranked
 from .haystack import NeedleSet
 from .lengths import _encode_many, _token_at, content_window, reliable_length
@@ -73,7 +74,7 @@ def needle_grid(model: EmbeddingModel, sets: Sequence[NeedleSet], **scorer_kwarg
     all_texts = list(dict.fromkeys(t for s in sets for t in s.data.doc_texts()))
     scorer.prepare(all_texts)
     rows = []
-    for cell in sets:
+    for cell in progress(sets, desc="needle grid", unit="cell"):
         results = scorer.evaluate(cell.data)
         for qid, nd in cell.needles.items():
             hay = cell.haystacks[f"haystack-{nd.need_id}"]
