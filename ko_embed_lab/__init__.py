@@ -12,7 +12,21 @@ Typical use::
 
 from __future__ import annotations
 
-from . import analysis, benchmark, cluster, compress, config, data, encode, explore, longdoc, plots, registry, report, retrieval
+from . import (
+    analysis,
+    benchmark,
+    cluster,
+    compress,
+    config,
+    data,
+    encode,
+    explore,
+    longdoc,
+    plots,
+    registry,
+    report,
+    retrieval,
+)
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME, TARGET_MODEL
 from .data import RetrievalSet, load_beir, load_long_korean
