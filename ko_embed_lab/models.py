@@ -12,7 +12,7 @@ import logging
 import os
 import pickle
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,8 +157,14 @@ class EmbeddingModel:
             raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
         return prompt
 
-    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
-        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
+    def cache_namespace(
+        self, prompt: str, cache: EmbeddingCache | bool | None, *, extra: Mapping[str, Any] | None = None
+    ) -> CacheNamespace | None:
+        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them.
+
+        ``extra`` adds fields for vectors that are not plain text embeddings (late-chunk vectors
+        record their chunking settings there); without it the namespace is that of :meth:`encode`.
+        """
         if cache is None or cache is False:
             return None
         if cache is not True and not isinstance(cache, EmbeddingCache):
@@ -172,6 +178,8 @@ class EmbeddingModel:
             "dim": self.dim,
             "pooling": type(self.st[1]).__name__ if len(self.st) > 1 else "",
         }
+        if extra:
+            fields["extra"] = dict(extra)
         return store.namespace(fields)
 
     def encode(

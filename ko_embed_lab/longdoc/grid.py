@@ -182,7 +182,7 @@ def compare_strategies(
         ``wins``, ``losses``, ``n``.
 
     Example:
-        >>> compare_strategies(grid, "chunk-max", "bm25", lengths=[1024, 2048]).loc[0.0, "mean_diff"]  # doctest: +SKIP
+        >>> compare_strategies(grid, "max-chunk", "bm25", lengths=[1024, 2048]).loc[0.0, "mean_diff"]  # doctest: +SKIP
         -0.05
     """
     import pandas as pd
