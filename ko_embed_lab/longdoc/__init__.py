@@ -39,6 +39,7 @@ from .chunking import (
 )
 from .cost import measure_cost, time_orderings
 from .grid import (
+    compare_by_length,
     compare_strategies,
     evidence_ranks,
     grid_intervals,
@@ -96,6 +97,7 @@ __all__ = [
     "chars_for_tokens",
     "chunk_scores",
     "chunk_texts",
+    "compare_by_length",
     "compare_strategies",
     "content_window",
     "default_chunk_tokens",
