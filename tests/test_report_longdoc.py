@@ -171,7 +171,7 @@ def _evidence(inside: list[bool], truncate_ranks: list[float]) -> pd.DataFrame:
 
 
 def test_natural_chunks_help_and_late_answers_are_counted() -> None:
-    res = _results(truncate=0.6, chunk_max=0.8, chunk_mean=0.7, bm25=0.8, fusion=0.7998)
+    res = _results(truncate=0.6, max_chunk=0.8, mean_chunk=0.7, bm25=0.8, fusion=0.7998)
     f = rep.natural_finding(_evidence([True, False, False], [1.0, 3.0, 1.0]), res, window=508, n_docs=11)
     assert f.case == "chunks help"
     assert f.numbers["gap"] == pytest.approx(0.2)
@@ -184,7 +184,7 @@ def test_natural_chunks_help_and_late_answers_are_counted() -> None:
 
 
 def test_natural_topic_suffices_and_no_late_answers() -> None:
-    res = _results(truncate=0.9, chunk_max=0.905, chunk_mean=0.8, bm25=0.7, fusion=0.85)
+    res = _results(truncate=0.9, max_chunk=0.905, mean_chunk=0.8, bm25=0.7, fusion=0.85)
     f = rep.natural_finding(_evidence([True, True], [1.0, 1.0]), res, window=508, n_docs=11)
     assert f.case == "topic suffices"
     assert f.text.startswith("Every answer lies within the first 508 tokens")
@@ -340,7 +340,7 @@ def _sweep_finding() -> rep.Finding:
     ],
 )
 def test_advice_branches(bm25, verdicts, seconds, spread, case, words) -> None:
-    natural = _results(truncate=0.6, chunk_max=0.8, chunk_mean=0.7, bm25=bm25, fusion=0.85)
+    natural = _results(truncate=0.6, max_chunk=0.8, mean_chunk=0.7, bm25=bm25, fusion=0.85)
     hay = {s: 0.5 for s in STRATS} | {"bm25": bm25}
     grid = _grid({(s, 1.0, 2048): v for s, v in hay.items()} | {(s, 1.0, 256): 1.0 for s in STRATS})
     pos = rep.Finding("", "", {"verdicts": verdicts}, "BM25 x")
