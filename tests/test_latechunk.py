@@ -266,3 +266,11 @@ def test_split_long_queries(model) -> None:
     for q, rel in data.qrels.items():
         (pid,) = rel
         assert qs.queries.loc[q, "evidence"] in data.corpus[pid]["text"]
+
+
+def test_late_chunk_documents_are_grouped_under_a_token_budget() -> None:
+    from ko_embed_lab.longdoc.chunking import _groups
+
+    assert _groups([1, 2, 3, 4], [5, 5, 5, 5], budget=10) == [[1, 2], [3, 4]]
+    assert _groups([1, 2], [20, 1], budget=10) == [[1], [2]]  # a document over the budget goes alone
+    assert _groups([], [], budget=10) == []

@@ -199,15 +199,30 @@ def late_chunk_vectors(
                 missing.add(j)
     todo = sorted(missing)
     if todo:
-        tokens = late.token_embeddings([docs[j] for j in todo], frame=True)
-        for size in sizes:
-            ns = _late_namespace(model, late, size[0], size[1], cache)
-            for j, tok in zip(todo, tokens, strict=True):
-                vecs = late.pool_document(docs[j], tok, chunk_tokens=size[0], overlap=size[1])
-                out[size][j] = vecs
-                if ns is not None:
-                    ns.put_keys(keys[size][j], vecs)
+        spaces = {size: _late_namespace(model, late, size[0], size[1], cache) for size in sizes}
+        for group in _groups(todo, [len(docs[j].ids) for j in todo]):
+            # token embeddings of a group of documents at a time: memory stays bounded on a large corpus
+            tokens = late.token_embeddings([docs[j] for j in group], frame=True)
+            for size, ns in spaces.items():
+                for j, tok in zip(group, tokens, strict=True):
+                    vecs = late.pool_document(docs[j], tok, chunk_tokens=size[0], overlap=size[1])
+                    out[size][j] = vecs
+                    if ns is not None:
+                        ns.put_keys(keys[size][j], vecs)
     return {s: [v for v in vs if v is not None] for s, vs in out.items()}
+
+
+def _groups(items: list[int], sizes: list[int], budget: int = 131072) -> list[list[int]]:
+    """Consecutive groups of items whose sizes add up to at most ``budget`` (an item alone may exceed it)."""
+    out: list[list[int]] = []
+    total = budget + 1
+    for item, n in zip(items, sizes, strict=True):
+        if total + n > budget:
+            out.append([])
+            total = 0
+        out[-1].append(item)
+        total += n
+    return out
 
 
 class LongDocEmbedder:
