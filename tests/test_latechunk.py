@@ -274,3 +274,14 @@ def test_late_chunk_documents_are_grouped_under_a_token_budget() -> None:
     assert _groups([1, 2, 3, 4], [5, 5, 5, 5], budget=10) == [[1, 2], [3, 4]]
     assert _groups([1, 2], [20, 1], budget=10) == [[1], [2]]  # a document over the budget goes alone
     assert _groups([], [], budget=10) == []
+
+
+def test_a_prompt_that_takes_an_extra_token_keeps_inputs_inside_the_window(model) -> None:
+    # "passage: . …" tokenizes the prompt's trailing space as a token of its own ("▁"): that document's
+    # macro-windows are one token shorter, so no input exceeds the 512 positions of the model.
+    late = LateChunker(model)
+    text = ". " + load_long_queries().data.corpus["kolaw-constitution"]["text"][:1500]
+    doc = late.tokenize(text)
+    assert len(doc.prompt_ids) == len(late.prompt_ids) + 1 and len(doc.ids) > late.window
+    vecs = late.embed([text], chunk_tokens=256)[0]
+    assert vecs.shape[0] == len(doc.chunks(256)) and np.isfinite(vecs).all()

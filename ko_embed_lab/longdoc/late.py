@@ -209,7 +209,12 @@ class LateChunker:
         owners: list[np.ndarray] = []
         wins: list[list[tuple[int, int]]] = []
         for d, doc in enumerate(docs):
-            w = macro_windows(len(doc.ids), self.window, self.macro_overlap)
+            # A text that starts with white space can give its prompt one token more ("▁"): the window
+            # is that of the document's own prompt tokens, so no input passes max_seq_length.
+            extra = len(doc.prompt_ids) - len(self.prompt_ids)
+            w = macro_windows(
+                len(doc.ids), self.window - max(0, extra), min(self.macro_overlap, self.window - max(0, extra) - 1)
+            )
             wins.append(w)
             owners.append(token_owners(len(doc.ids), w))
             jobs += [(d, k, s, e) for k, (s, e) in enumerate(w)]
