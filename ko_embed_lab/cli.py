@@ -306,21 +306,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--long-docs",
         default="truncate",
         choices=["truncate", "max-chunk", "mean-chunk", "late-chunk", "context-chunk"],
-        help="how documents longer than the model's window are scored: truncate (default, as mteb), max-chunk "
-        "(best of chunks embedded alone), mean-chunk (mean of the chunk vectors), late-chunk (late chunking: "
-        "chunks pooled from the whole document's token embeddings), context-chunk (chunks with the title or "
-        "first sentence in front). On long Korean documents max-chunk beat truncation clearly (chapter 3)",
+        help="how documents longer than the model's window are scored: truncate (default: what mteb does, and "
+        "results on short-document sets stay comparable), max-chunk (best of chunks embedded alone), mean-chunk "
+        "(mean of the chunk vectors), late-chunk (late chunking: chunks pooled from the whole document's token "
+        "embeddings), context-chunk (chunks with the title or first sentence in front). Measured with the "
+        "bundled model on KoLongQ cut into <=1,000-token documents: NDCG@10 truncate 0.744, max-chunk 0.867, "
+        "late-chunk 0.841, context-chunk 0.890 (chunks of 256)",
     )
     v.add_argument(
         "--chunk-tokens",
         type=int,
         default=None,
-        help="chunk size in tokens for the chunk strategies (default 256, capped at the model's window: on "
-        "KoLongQ and the needle haystacks, 256-token chunks ranked the right document first at least as often "
-        "as whole-window chunks, at about twice the vectors per document)",
+        help="chunk size in tokens for the chunk strategies (default 256, capped at the model's window). "
+        "max-chunk, bundled model: KoLongQ NDCG@10 0.988 / 0.997 / 0.961 at 128 / 256 / 508 tokens; needle "
+        "haystacks (smoke size) 1.00 / 1.00 / 0.92; 256 stores half the vectors of 128",
     )
     v.add_argument(
-        "--overlap", type=int, default=None, help="tokens shared by consecutive chunks (default 0: no gain measured)"
+        "--overlap",
+        type=int,
+        default=None,
+        help="tokens shared by consecutive chunks (default 0: overlap was not measured here, and 0 stores the fewest vectors)",
     )
     model_args(v)
     v.set_defaults(func=_cmd_evaluate)
