@@ -27,8 +27,8 @@ How it is done here:
 Example:
     >>> late = LateChunker(model)
     >>> vecs = late.embed(["대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있다."], chunk_tokens=8)
-    >>> vecs[0].shape  # one row per chunk
-    (2, 384)
+    >>> vecs[0].shape  # one row per chunk of 8 tokens
+    (3, 384)
 """
 
 from __future__ import annotations
