@@ -503,14 +503,23 @@ class PromptedEncoder:
             raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
         return prompt
 
-    def cache_namespace(self, prompt: str, cache: EmbeddingCache | bool | None) -> CacheNamespace | None:
-        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them."""
+    def cache_namespace(
+        self, prompt: str, cache: EmbeddingCache | bool | None, *, extra: Mapping[str, Any] | None = None
+    ) -> CacheNamespace | None:
+        """The cache namespace of embeddings made with ``prompt``: keyed by everything that changes them.
+
+        ``extra`` adds fields for vectors that are not plain text embeddings (late-chunk vectors
+        record their chunking settings there); without it the namespace is that of ``encode``.
+        """
         if cache is None or cache is False:
             return None
         if cache is not True and not isinstance(cache, EmbeddingCache):
             raise TypeError(f"cache={cache!r}: use True (the default cache), False/None, or an EmbeddingCache")
         store = default_cache() if cache is True else cache
-        return store.namespace({"fingerprint": self.fingerprint(), "prompt": prompt, **self._cache_fields()})
+        fields = {"fingerprint": self.fingerprint(), "prompt": prompt, **self._cache_fields()}
+        if extra:
+            fields["extra"] = dict(extra)
+        return store.namespace(fields)
 
     def encode_queries(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         """Encode queries with the encoder's query prompt (``prompt=""`` switches it off)."""

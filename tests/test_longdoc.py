@@ -328,20 +328,20 @@ def test_strategies_with_a_hand_computable_fake(model, fillers) -> None:
         queries={"q": "바늘"},
         qrels={"q": {"late": 1}},
     )
-    scorer = longdoc.LongDocScorer(fake, strategies=("truncate", "chunk-max", "chunk-mean"), chunk_tokens=40)
+    scorer = longdoc.LongDocScorer(fake, strategies=("truncate", "max-chunk", "mean-chunk"), chunk_tokens=40)
     assert scorer.window == 62  # 64 − <s> − </s>, no prompt
     runs = scorer.runs(data)
     # Truncated at 62 tokens, neither document shows the needle: both score 0.
     assert runs["truncate"]["q"] == pytest.approx({"late": 0.0, "plain": 0.0})
     # The best chunk of "late" holds the needle: cos([1,0], [1,1]/√2) = 0.7071.
-    assert runs["chunk-max"]["q"]["late"] == pytest.approx(0.70710677, abs=1e-6)
-    assert runs["chunk-max"]["q"]["plain"] == pytest.approx(0.0, abs=1e-6)
-    assert runs["chunk-mean"]["q"]["late"] > runs["chunk-mean"]["q"]["plain"]
+    assert runs["max-chunk"]["q"]["late"] == pytest.approx(0.70710677, abs=1e-6)
+    assert runs["max-chunk"]["q"]["plain"] == pytest.approx(0.0, abs=1e-6)
+    assert runs["mean-chunk"]["q"]["late"] > runs["mean-chunk"]["q"]["plain"]
     # No text the fake was asked to embed exceeds the chunk or truncation budget.
     assert max(longdoc.length_stats(model, fake.encoded)["tokens"]) <= 62
     results = scorer.evaluate(data)
-    assert results["chunk-max"].metrics["recall@1"] == 1.0
-    assert results["chunk-max"].provenance["settings"]["chunk_tokens"] == 40
+    assert results["max-chunk"].metrics["recall@1"] == 1.0
+    assert results["max-chunk"].provenance["settings"]["chunk_tokens"] == 40
 
 
 def test_bm25_ranks_the_obvious_document_first(model) -> None:
@@ -370,7 +370,7 @@ def test_fusion_is_reciprocal_rank_fusion_of_best_chunk_and_bm25(model, fillers)
         queries={"q": "바늘"},
         qrels={"q": {"late": 1}},
     )
-    runs = longdoc.LongDocScorer(fake, strategies=("chunk-max", "bm25", "fusion"), chunk_tokens=40).runs(data)
+    runs = longdoc.LongDocScorer(fake, strategies=("max-chunk", "bm25", "fusion"), chunk_tokens=40).runs(data)
     # BM25: only "late" holds the morpheme 바늘 ("plain" scores 0 and is left out of the run).
     assert list(runs["bm25"]["q"]) == ["late"]
     # RRF with k=60: late is first in both runs, plain second in one → 2/61 and 1/62.
@@ -544,17 +544,17 @@ def test_regime_summary_by_hand() -> None:
     target = _fake_target()
     grid = pd.DataFrame(
         {
-            "strategy": ["truncate"] * 4 + ["chunk-max"] * 4,
+            "strategy": ["truncate"] * 4 + ["max-chunk"] * 4,
             "position": [1.0] * 8,
             "length": [512, 1024, 2048, 4096] * 2,
             "ndcg@10": [1.0, 0.8, 0.4, 0.2, 1.0, 1.0, 0.9, 0.7],
         }
     )
     table = longdoc.regime_summary(grid, target)
-    assert list(table.index.get_level_values(0)) == ["truncate", "chunk-max"]
+    assert list(table.index.get_level_values(0)) == ["truncate", "max-chunk"]
     assert table.loc[("truncate", 1.0), "ndcg@10, within the trained length"] == pytest.approx(0.9)
     assert table.loc[("truncate", 1.0), "ndcg@10, past the trained length"] == pytest.approx(0.3)
-    assert table.loc[("chunk-max", 1.0), "ndcg@10, past the trained length"] == pytest.approx(0.8)
+    assert table.loc[("max-chunk", 1.0), "ndcg@10, past the trained length"] == pytest.approx(0.8)
     assert "ndcg@10, past the window" not in table.columns
 
 

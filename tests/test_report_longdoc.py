@@ -36,7 +36,7 @@ def _grid(scores: dict[tuple[str, float, int], float], *, n_docs: int = 7, windo
     return pd.DataFrame(rows)
 
 
-STRATS = ("truncate", "chunk-max", "chunk-mean", "bm25", "fusion")
+STRATS = ("truncate", "max-chunk", "mean-chunk", "bm25", "fusion")
 
 
 def _cliff_grid() -> pd.DataFrame:
@@ -125,10 +125,10 @@ def test_regime_within_the_trained_length() -> None:
 def _dilution_grid(mean_last: float) -> pd.DataFrame:
     return _grid(
         {
-            ("chunk-mean", 0.0, 256): 1.0,
-            ("chunk-mean", 0.0, 4096): mean_last,
-            ("chunk-max", 0.0, 256): 1.0,
-            ("chunk-max", 0.0, 4096): 0.9,
+            ("mean-chunk", 0.0, 256): 1.0,
+            ("mean-chunk", 0.0, 4096): mean_last,
+            ("max-chunk", 0.0, 256): 1.0,
+            ("max-chunk", 0.0, 4096): 0.9,
         }
     )
 
@@ -162,8 +162,8 @@ def _evidence(inside: list[bool], truncate_ranks: list[float]) -> pd.DataFrame:
         {
             "inside_window": inside,
             "rank: truncate": truncate_ranks,
-            "rank: chunk-max": [1.0] * n,
-            "rank: chunk-mean": [2.0] * n,
+            "rank: max-chunk": [1.0] * n,
+            "rank: mean-chunk": [2.0] * n,
             "rank: bm25": [1.0] * n,
             "rank: fusion": [1.0] * n,
         }
@@ -171,12 +171,12 @@ def _evidence(inside: list[bool], truncate_ranks: list[float]) -> pd.DataFrame:
 
 
 def test_natural_chunks_help_and_late_answers_are_counted() -> None:
-    res = _results(truncate=0.6, chunk_max=0.8, chunk_mean=0.7, bm25=0.8, fusion=0.7998)
+    res = _results(truncate=0.6, max_chunk=0.8, mean_chunk=0.7, bm25=0.8, fusion=0.7998)
     f = rep.natural_finding(_evidence([True, False, False], [1.0, 3.0, 1.0]), res, window=508, n_docs=11)
     assert f.case == "chunks help"
     assert f.numbers["gap"] == pytest.approx(0.2)
-    assert f.numbers["n_late"] == 2 and f.numbers["first: truncate"] == 1 and f.numbers["first: chunk-max"] == 2
-    assert f.numbers["best"] == ["chunk-max", "bm25", "fusion"]  # ties at three decimals
+    assert f.numbers["n_late"] == 2 and f.numbers["first: truncate"] == 1 and f.numbers["first: max-chunk"] == 2
+    assert f.numbers["best"] == ["max-chunk", "bm25", "fusion"]  # ties at three decimals
     assert "2 of the 3 queries have their answer past the first 508 tokens" in f.text
     assert "worth +0.200 NDCG@10" in f.text
     assert "**chunks: best chunk** and **BM25 (morphemes)** and **RRF: best chunk + BM25**" in f.text
@@ -184,12 +184,12 @@ def test_natural_chunks_help_and_late_answers_are_counted() -> None:
 
 
 def test_natural_topic_suffices_and_no_late_answers() -> None:
-    res = _results(truncate=0.9, chunk_max=0.905, chunk_mean=0.8, bm25=0.7, fusion=0.85)
+    res = _results(truncate=0.9, max_chunk=0.905, mean_chunk=0.8, bm25=0.7, fusion=0.85)
     f = rep.natural_finding(_evidence([True, True], [1.0, 1.0]), res, window=508, n_docs=11)
     assert f.case == "topic suffices"
     assert f.text.startswith("Every answer lies within the first 508 tokens")
     assert "Among only 11 documents" in f.text
-    assert f.numbers["best"] == ["chunk-max"]
+    assert f.numbers["best"] == ["max-chunk"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -243,14 +243,14 @@ def test_cost_noise_is_named() -> None:
 
 
 def _hand_grid(diffs: dict[float, list[float]], base: float = 0.5) -> pd.DataFrame:
-    """Per position, one needle per diff: bm25 = base + diff, chunk-max = base, others lower."""
+    """Per position, one needle per diff: bm25 = base + diff, max-chunk = base, others lower."""
     rows = []
     for p, ds in diffs.items():
         for i, d in enumerate(ds):
             for s, v in {
                 "truncate": 0.1,
-                "chunk-max": base,
-                "chunk-mean": 0.2,
+                "max-chunk": base,
+                "mean-chunk": 0.2,
                 "bm25": base + d,
                 "fusion": 0.3,
             }.items():
@@ -275,7 +275,7 @@ def test_bm25_by_position_gives_each_verdict() -> None:
     grid = _hand_grid({0.0: [-0.2, -0.1, -0.3], 0.5: [0.2, -0.2, 0.1], 1.0: [0.3, 0.2, 0.4]})
     f = rep.bm25_by_position(grid, _model(512))
     assert f.numbers["verdicts"] == {0.0: "behind", 0.5: "level", 1.0: "ahead"}
-    assert f.numbers["rivals"] == {0.0: "chunk-max", 0.5: "chunk-max", 1.0: "chunk-max"}
+    assert f.numbers["rivals"] == {0.0: "max-chunk", 0.5: "max-chunk", 1.0: "max-chunk"}
     assert f.numbers["lengths"] == [1024, 2048]
     assert f.case == "0: behind; 0.5: level; 1: ahead"
     assert "with the needle at the start, BM25 scores 0.300 and the best other strategy" in f.text
@@ -340,7 +340,7 @@ def _sweep_finding() -> rep.Finding:
     ],
 )
 def test_advice_branches(bm25, verdicts, seconds, spread, case, words) -> None:
-    natural = _results(truncate=0.6, chunk_max=0.8, chunk_mean=0.7, bm25=bm25, fusion=0.85)
+    natural = _results(truncate=0.6, max_chunk=0.8, mean_chunk=0.7, bm25=bm25, fusion=0.85)
     hay = {s: 0.5 for s in STRATS} | {"bm25": bm25}
     grid = _grid({(s, 1.0, 2048): v for s, v in hay.items()} | {(s, 1.0, 256): 1.0 for s in STRATS})
     pos = rep.Finding("", "", {"verdicts": verdicts}, "BM25 x")

@@ -22,7 +22,14 @@ from typing import Any
 from .beir import RetrievalSet, iter_jsonl
 from .korean_long import LongDocument, load_long_korean
 
-__all__ = ["LONG_QUERY_FORMS", "LongQuerySet", "document_text", "load_long_queries", "long_queries_dir"]
+__all__ = [
+    "LONG_QUERY_FORMS",
+    "LongQuerySet",
+    "document_text",
+    "load_long_queries",
+    "long_queries_dir",
+    "split_long_queries",
+]
 
 #: Query forms used in the file.
 LONG_QUERY_FORMS = ("question", "phrase", "keywords", "request")
@@ -144,4 +151,72 @@ def load_long_queries(path: str | Path | None = None, *, documents: list[LongDoc
     frame["also"] = frame["also"].map(tuple)
     return LongQuerySet(
         data=data, queries=frame[["text", "doc_id", "provision", "form", "evidence", "also"]], documents=docs
+    )
+
+
+def split_long_queries(qset: LongQuerySet, model_or_tokenizer: Any, *, max_tokens: int = 1000) -> RetrievalSet:
+    """KoLongQ re-cut into documents of at most ``max_tokens`` tokens: a mid-length retrieval set.
+
+    Each long document is cut at line breaks into pieces of at most ``max_tokens`` content tokens
+    (a single longer line is cut at token boundaries); every piece gets its document's first line
+    as ``title``. A query's relevant piece is the one holding its evidence (grade 1); the grade-1
+    near-copies of the full set are dropped (which piece of a copy mentions the change is not
+    labelled). Pieces are ``{doc_id}#{k}``.
+
+    This is a stand-in, built offline, for a public Korean set of documents up to ~1,000 tokens:
+    the queries and texts are KoLongQ's, so it is not unseen by anything tuned on KoLongQ.
+
+    Example:
+        >>> data = split_long_queries(load_long_queries(), model)
+        >>> max(count_tokens(model, data.doc_texts(), special_tokens=False)) <= 1000 + 40  # title added
+        True
+    """
+    from ..tokens import count_tokens, split_windows
+
+    if max_tokens < 8:
+        raise ValueError(f"max_tokens={max_tokens} is too small; use at least 8")
+    corpus: dict[str, dict[str, str]] = {}
+    where: dict[str, list[tuple[int, int, str]]] = {}
+    for doc_id, doc in qset.data.corpus.items():
+        text = doc["text"]
+        title = text.strip().split("\n", 1)[0].strip()
+        lines = text.splitlines(keepends=True)
+        counts = count_tokens(model_or_tokenizer, lines, special_tokens=False) if lines else []
+        assert isinstance(counts, list)
+        pieces: list[tuple[int, str]] = []  # (start char, text)
+        start, buf, n, pos = 0, "", 0, 0
+        for line, c in zip(lines, counts, strict=True):
+            if c > max_tokens:
+                if buf:
+                    pieces.append((start, buf))
+                pieces += [(pos + w.start, w.text) for w in split_windows(model_or_tokenizer, line, max_tokens)]
+                buf, n, start = "", 0, pos + len(line)
+            elif n + c > max_tokens and buf:
+                pieces.append((start, buf))
+                buf, n, start = line, c, pos
+            else:
+                buf, n = buf + line, n + c
+            pos += len(line)
+        if buf.strip():
+            pieces.append((start, buf))
+        spans = []
+        for k, (at, piece) in enumerate(p for p in pieces if p[1].strip()):
+            pid = f"{doc_id}#{k}"
+            corpus[pid] = {"title": title, "text": piece.strip()}
+            spans.append((at, at + len(piece), pid))
+        where[doc_id] = spans
+    qrels: dict[str, dict[str, int]] = {}
+    for qid, row in qset.queries.iterrows():
+        if qid not in qset.data.queries:
+            continue
+        at = qset.data.corpus[row["doc_id"]]["text"].find(row["evidence"])
+        hit = [pid for s, e, pid in where[row["doc_id"]] if s <= at < e]
+        qrels[str(qid)] = {hit[0]: 1}
+    return RetrievalSet(
+        name=f"KoLongQ split at {max_tokens} tokens",
+        corpus=corpus,
+        queries={q: qset.data.queries[q] for q in qrels},
+        qrels=qrels,
+        split="test",
+        path=qset.data.path,
     )

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..data.beir import RetrievalSet
 from ..encode import truncate_dim
-from ..retrieval.lexical import _KEEP_PREFIXES, BM25Index, _kiwi, rrf_fuse
+from ..retrieval.fusion import rrf_fuse
+from ..retrieval.lexical import _KEEP_PREFIXES, BM25Index, _kiwi
 from ..retrieval.runs import ranked
 from ..types import Encoder
 

@@ -11,8 +11,13 @@ than that depends on how it is scored. This package measures it, one module per 
 * :mod:`.haystack` — **haystacks**: :func:`build_haystack` places a relevant passage (the *needle*)
   at a relative position inside filler text, to a target length in tokens, in the spirit of
   LongEmbed's needle tests; :func:`needle_sets` builds whole retrieval sets from KoProbe needs.
-* :mod:`.strategies` — **strategies**: :class:`LongDocScorer` scores long documents five ways
-  (truncation, best chunk, mean of chunks, BM25 over morphemes, rank fusion).
+* :mod:`.chunking` — **the dense strategies, for any corpus**: :class:`LongDocEmbedder` embeds and
+  scores documents by truncation, best chunk, mean of chunks, late chunks and contextual chunks (the
+  one implementation behind :func:`ko_embed_lab.evaluate_retrieval` ``long_docs=`` and this chapter).
+* :mod:`.late` — **late chunking** (Günther et al., 2024): :class:`LateChunker`, macro-windows and
+  the pooling of chunk spans from the token embeddings of the whole document.
+* :mod:`.strategies` — **strategies on retrieval sets**: :class:`LongDocScorer` scores long
+  documents seven ways (the five dense ones, BM25 over morphemes, rank fusion).
 * :mod:`.grid` — **the needle grid** and its readings: :func:`needle_grid`, :func:`grid_intervals`,
   :func:`compare_strategies`, :func:`length_regime`,
   :func:`regime_summary`, :func:`evidence_ranks`, :func:`locate`.
@@ -24,8 +29,17 @@ Token counts use the model's own tokenizer; "content tokens" exclude ``<s>``/``<
 from __future__ import annotations
 
 from ..tokens import Window
+from .chunking import (
+    DENSE_STRATEGIES,
+    HEADER_TOKENS,
+    LongDocEmbedder,
+    canonical_strategy,
+    document_header,
+    late_chunk_vectors,
+)
 from .cost import measure_cost, time_orderings
 from .grid import (
+    compare_by_length,
     compare_strategies,
     evidence_ranks,
     grid_intervals,
@@ -44,6 +58,7 @@ from .haystack import (
     needle_sets,
     pick_needles,
 )
+from .late import LateChunker, TokenizedDocument, macro_windows, token_owners
 from .lengths import (
     HANGUL_SYLLABLES,
     LENGTHS,
@@ -61,32 +76,42 @@ from .lengths import (
 from .strategies import STRATEGIES, STRATEGY_LABELS, LongDocScorer, chunk_scores, chunk_texts, score_strategies
 
 __all__ = [
+    "DENSE_STRATEGIES",
     "HANGUL_SYLLABLES",
+    "HEADER_TOKENS",
     "LENGTHS",
     "POSITIONS",
     "STRATEGIES",
     "STRATEGY_LABELS",
     "HangulCoverage",
     "Haystack",
+    "LateChunker",
+    "LongDocEmbedder",
     "LongDocScorer",
     "Needle",
     "NeedleSet",
+    "TokenizedDocument",
     "Window",
     "build_haystack",
+    "canonical_strategy",
     "chars_for_tokens",
     "chunk_scores",
     "chunk_texts",
+    "compare_by_length",
     "compare_strategies",
     "content_window",
     "default_chunk_tokens",
+    "document_header",
     "evidence_ranks",
     "filler_exclusions",
     "grid_intervals",
     "grid_lengths",
     "hangul_coverage",
+    "late_chunk_vectors",
     "length_regime",
     "length_stats",
     "locate",
+    "macro_windows",
     "measure_cost",
     "needle_grid",
     "needle_sets",
@@ -97,4 +122,5 @@ __all__ = [
     "score_strategies",
     "syllable_usage",
     "time_orderings",
+    "token_owners",
 ]

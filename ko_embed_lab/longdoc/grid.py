@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..models import EmbeddingModel
 
 __all__ = [
+    "compare_by_length",
     "compare_strategies",
     "evidence_ranks",
     "grid_intervals",
@@ -183,7 +184,7 @@ def compare_strategies(
         ``wins``, ``losses``, ``n``.
 
     Example:
-        >>> compare_strategies(grid, "chunk-max", "bm25", lengths=[1024, 2048]).loc[0.0, "mean_diff"]  # doctest: +SKIP
+        >>> compare_strategies(grid, "max-chunk", "bm25", lengths=[1024, 2048]).loc[0.0, "mean_diff"]  # doctest: +SKIP
         -0.05
     """
     import pandas as pd
@@ -204,6 +205,39 @@ def compare_strategies(
         }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "position"
+    return out
+
+
+def compare_by_length(
+    grid: pd.DataFrame, a: str, b: str, *, metric: str = "ndcg@10", n_resamples: int = 5000, seed: int = 0
+) -> pd.DataFrame:
+    """Paired comparison b − a per document length; each needle's score averaged over the positions.
+
+    Returns:
+        DataFrame indexed by ``length``: ``a``, ``b`` (means), ``mean_diff``, ``low``, ``high``,
+        ``wins``, ``losses``, ``n``.
+
+    Example:
+        >>> compare_by_length(grid, "truncate", "late-chunk").loc[2048, "mean_diff"]  # doctest: +SKIP
+        0.41
+    """
+    import pandas as pd
+
+    from ..retrieval import paired_bootstrap
+
+    df = grid.assign(_unit=_units(grid))
+    rows = {}
+    for length, g in df.groupby("length", sort=True):
+        per = g.groupby(["strategy", "_unit"])[metric].mean()
+        sa, sb = per.loc[a].to_dict(), per.loc[b].to_dict()
+        r = paired_bootstrap(sa, sb, n_resamples=n_resamples, seed=seed)
+        rows[int(length)] = {
+            "a": sum(sa.values()) / len(sa),
+            "b": sum(sb.values()) / len(sb),
+            **{k: r[k] for k in ("mean_diff", "low", "high", "wins", "losses", "n")},
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "length"
     return out
 
 

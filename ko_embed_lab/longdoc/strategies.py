@@ -1,10 +1,11 @@
-"""Long-document scoring: truncation, chunks (best chunk, mean of chunks), BM25 and rank fusion.
+"""Long-document scoring: the dense strategies, BM25 and rank fusion, on retrieval sets.
 
-:class:`LongDocScorer` scores long documents five ways: the whole document truncated at the
-model's window (``truncate``), chunks of N tokens scored by their best chunk (``chunk-max``) or by
-the mean of their embeddings (``chunk-mean``), BM25 over Korean morphemes (``bm25``), and
-reciprocal-rank fusion of a dense run with BM25 (``fusion``, via ranx). It embeds each distinct
-truncation and chunk once, however many retrieval sets share the document.
+:class:`LongDocScorer` scores long documents seven ways: the five dense strategies of
+:mod:`.chunking` (``truncate``, ``max-chunk``, ``mean-chunk``, ``late-chunk``, ``context-chunk``;
+computed by its :class:`~ko_embed_lab.longdoc.chunking.LongDocEmbedder`, the same code that
+:func:`~ko_embed_lab.retrieval.evaluate_retrieval` uses with ``long_docs=``), BM25 over Korean
+morphemes (``bm25``), and reciprocal-rank fusion of a dense run with BM25 (``fusion``, via ranx).
+It embeds each distinct truncation and chunk once, however many retrieval sets share the document.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import numpy as np
 from ..data.beir import RetrievalSet
 from ..provenance import provenance
 from ..retrieval import RetrievalResult, run_from_matrix, score_run
-from ..tokens import Window, windows_from_offsets
 from ..types import Run, encoder_identity
-from .lengths import _encode_many, content_window, default_chunk_tokens
+from .chunking import DENSE_STRATEGIES, HEADER_TOKENS, LongDocEmbedder, canonical_strategy, chunk_scores, chunk_texts
 
 if TYPE_CHECKING:
     from ..cache import EmbeddingCache
@@ -29,79 +29,18 @@ if TYPE_CHECKING:
 __all__ = ["STRATEGIES", "STRATEGY_LABELS", "LongDocScorer", "chunk_scores", "chunk_texts", "score_strategies"]
 
 #: Long-document scoring strategies, in display order.
-STRATEGIES = ("truncate", "chunk-max", "chunk-mean", "bm25", "fusion")
+STRATEGIES = (*DENSE_STRATEGIES, "bm25", "fusion")
 #: Human labels of the strategies (figures and tables).
 STRATEGY_LABELS = {
     "truncate": "whole document (truncated)",
-    "chunk-max": "chunks: best chunk",
-    "chunk-mean": "chunks: mean embedding",
+    "max-chunk": "chunks: best chunk",
+    "mean-chunk": "chunks: mean embedding",
+    "late-chunk": "late chunks: best chunk",
+    "context-chunk": "chunks with header: best chunk",
     "bm25": "BM25 (morphemes)",
     "fusion": "RRF: best chunk + BM25",
 }
-_DENSE = frozenset({"truncate", "chunk-max", "chunk-mean"})
-
-
-def chunk_texts(model_or_tokenizer: Any, texts: Sequence[str], *, window: int, overlap: int = 0) -> list[list[Window]]:
-    """Split each text into windows of ``window`` content tokens overlapping by ``overlap``.
-
-    Every token lies in at least one window (the rule of :func:`ko_embed_lab.tokens.split_windows`,
-    applied to many texts at once); an empty text gives one empty window.
-
-    Example:
-        >>> [w.text for w in chunk_texts(model, ["가 나 다 라 마"], window=2, overlap=1)[0]][:2]
-        ['가 나', ' 나 다']
-    """
-    if window < 1:
-        raise ValueError(f"window={window} must be at least 1 token")
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap={overlap} must be between 0 and window-1 ({window - 1})")
-    encs = _encode_many(model_or_tokenizer, list(texts))
-    return [
-        windows_from_offsets(t, [tuple(o) for o in e.offsets], window, overlap)
-        for t, e in zip(texts, encs, strict=True)
-    ]
-
-
-def chunk_scores(
-    queries: np.ndarray, chunks: np.ndarray, owner: Sequence[int], n_docs: int, how: str = "max"
-) -> np.ndarray:
-    """Score documents from the embeddings of their chunks.
-
-    Args:
-        queries: ``(n_queries, dim)`` normalised query embeddings.
-        chunks: ``(n_chunks, dim)`` normalised chunk embeddings.
-        owner: Document index of each chunk (``0 … n_docs-1``; every document needs a chunk).
-        n_docs: Number of documents.
-        how: ``"max"`` — cosine of the best chunk; ``"mean"`` — cosine with the normalised mean of
-            the document's chunk embeddings (one vector per document, as an index would store).
-
-    Returns:
-        ``(n_queries, n_docs)`` scores.
-
-    Example:
-        >>> q = np.array([[1.0, 0.0]]); c = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
-        >>> chunk_scores(q, c, [0, 0, 1], 2, "max").round(2).tolist()
-        [[1.0, 0.6]]
-    """
-    owner_arr = np.asarray(owner, dtype=np.int64)
-    if chunks.shape[0] != owner_arr.shape[0]:
-        raise ValueError(f"{chunks.shape[0]} chunk embeddings but {owner_arr.shape[0]} owners")
-    if owner_arr.size and (owner_arr.min() < 0 or owner_arr.max() >= n_docs):
-        raise ValueError(f"chunk owners must lie in 0..{n_docs - 1}")
-    counts = np.bincount(owner_arr, minlength=n_docs)
-    if (counts == 0).any():
-        raise ValueError(f"documents {np.flatnonzero(counts == 0)[:5].tolist()} have no chunk; give each at least one")
-    if how == "max":
-        sims = queries @ chunks.T
-        out = np.full((queries.shape[0], n_docs), -np.inf, dtype=np.float64)
-        np.maximum.at(out.T, owner_arr, sims.T)
-        return out.astype(np.float32)
-    if how == "mean":
-        sums = np.zeros((n_docs, chunks.shape[1]), dtype=np.float64)
-        np.add.at(sums, owner_arr, chunks)
-        means = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        return (queries @ means.T.astype(np.float32)).astype(np.float32)
-    raise ValueError(f"how={how!r}: use 'max' or 'mean'")
+_DENSE = frozenset(DENSE_STRATEGIES)
 
 
 class _MemoTokenizer:
@@ -123,23 +62,21 @@ class _MemoTokenizer:
         return [self._memo[t] for t in texts]
 
 
-def _check_strategies(strategies: Sequence[str], fusion: Sequence[str]) -> None:
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown or not strategies:
-        raise ValueError(f"unknown strategies {unknown}; choose from {STRATEGIES}")
-    if "fusion" in strategies and (len(fusion) != 2 or any(f not in STRATEGIES or f == "fusion" for f in fusion)):
+def _names(strategies: Sequence[str], fusion: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Strategy names checked and in the package's spelling (``chunk-max`` → ``max-chunk``)."""
+    try:
+        names = tuple(canonical_strategy(s, STRATEGIES) for s in strategies)
+    except (ValueError, TypeError):
+        names = ()
+    if not names or len(names) != len(strategies):
+        raise ValueError(f"unknown strategies {list(strategies)}; choose from {STRATEGIES}")
+    try:
+        fused = tuple(canonical_strategy(f, STRATEGIES[:-1]) for f in fusion)
+    except (ValueError, TypeError):
+        fused = ()
+    if "fusion" in names and len(fused) != 2:
         raise ValueError(f"fusion={fusion!r} must name two of {STRATEGIES[:-1]}")
-
-
-def _check_sizes(window: int, chunk_tokens: int, overlap: int, truncate_tokens: int) -> None:
-    if not 1 <= chunk_tokens <= window:
-        raise ValueError(
-            f"chunk_tokens={chunk_tokens} must be between 1 and the model's window of {window} content tokens"
-        )
-    if not 0 <= overlap < chunk_tokens:
-        raise ValueError(f"overlap={overlap} must be between 0 and chunk_tokens-1 ({chunk_tokens - 1})")
-    if not 1 <= truncate_tokens <= window:
-        raise ValueError(f"truncate_tokens must be between 1 and the model's window of {window} content tokens")
+    return names, fused
 
 
 def _fuse(runs: Sequence[Run], *, k: int, top_k: int) -> Run:
@@ -154,11 +91,15 @@ class LongDocScorer:
 
     Args:
         model: A loaded model.
-        strategies: Any of :data:`STRATEGIES`.
-        chunk_tokens: Chunk size in content tokens (default :func:`default_chunk_tokens`).
+        strategies: Any of :data:`STRATEGIES` (``chunk-max``/``chunk-mean`` are accepted for
+            ``max-chunk``/``mean-chunk``).
+        chunk_tokens: Chunk size in content tokens (default :func:`default_chunk_tokens`); also the
+            span of a late chunk and the longest chunk of a contextual one.
         overlap: Overlap of consecutive chunks, in tokens.
         truncate_tokens: Content tokens kept by ``truncate`` (default: the model's whole window,
             :func:`content_window` — what the model itself would keep).
+        header_tokens: Longest document header of a contextual chunk, in tokens.
+        macro_overlap: Overlap of late chunking's macro-windows (default: a quarter of the window).
         fusion: The two runs that ``fusion`` combines.
         rrf_k: The ``k`` of reciprocal-rank fusion.
         top_k: Depth of every run.
@@ -170,7 +111,7 @@ class LongDocScorer:
         >>> scorer = LongDocScorer(model)
         >>> results = scorer.evaluate(load_long_queries().data)
         >>> {k: round(r.primary, 3) for k, r in results.items()}  # doctest: +SKIP
-        {'truncate': 0.61, 'chunk-max': 0.83, ...}
+        {'truncate': 0.61, 'max-chunk': 0.83, ...}
     """
 
     def __init__(
@@ -181,39 +122,42 @@ class LongDocScorer:
         chunk_tokens: int | None = None,
         overlap: int = 0,
         truncate_tokens: int | None = None,
-        fusion: tuple[str, str] = ("chunk-max", "bm25"),
+        header_tokens: int = HEADER_TOKENS,
+        macro_overlap: int | None = None,
+        fusion: tuple[str, str] = ("max-chunk", "bm25"),
         rrf_k: int = 60,
         top_k: int = 100,
         bm25_tokenizer: Any | None = None,
         cache: EmbeddingCache | bool | None = True,
         show_progress: bool | None = None,
     ) -> None:
-        _check_strategies(strategies, fusion)
+        self.strategies, self.fusion = _names(strategies, fusion)
         self.model = model
-        self.strategies = tuple(strategies)
-        self.window = content_window(model)
-        self.chunk_tokens = int(chunk_tokens) if chunk_tokens is not None else default_chunk_tokens(model)
-        self.truncate_tokens = int(truncate_tokens) if truncate_tokens is not None else self.window
-        _check_sizes(self.window, self.chunk_tokens, int(overlap), self.truncate_tokens)
-        self.overlap = int(overlap)
-        self.fusion = tuple(fusion)
+        self.embedder = LongDocEmbedder(
+            model,
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            truncate_tokens=truncate_tokens,
+            header_tokens=header_tokens,
+            macro_overlap=macro_overlap,
+            cache=cache,
+            show_progress=show_progress,
+        )
+        self.window = self.embedder.window
+        self.chunk_tokens, self.overlap = self.embedder.chunk_tokens, self.embedder.overlap
+        self.truncate_tokens = self.embedder.truncate_tokens
         self.rrf_k, self.top_k = int(rrf_k), int(top_k)
         self.cache, self.show_progress = cache, show_progress
         from ..retrieval.lexical import KoreanTokenizer
 
         self._bm25_tok = _MemoTokenizer(bm25_tokenizer or KoreanTokenizer())
-        self._docs: dict[str, np.ndarray] = {}
         self._queries: dict[str, np.ndarray] = {}
-        self._views: dict[str, tuple[str, list[str]]] = {}
 
     def settings(self) -> dict[str, Any]:
         """The scoring settings, as recorded in results."""
         return {
             "strategies": list(self.strategies),
-            "chunk_tokens": self.chunk_tokens,
-            "overlap": self.overlap,
-            "truncate_tokens": self.truncate_tokens,
-            "window": self.window,
+            **self.embedder.settings(),
             "fusion": list(self.fusion),
             "rrf_k": self.rrf_k,
             "top_k": self.top_k,
@@ -228,45 +172,20 @@ class LongDocScorer:
     def _needs_dense(self) -> bool:
         return bool(self._wanted() & _DENSE)
 
-    def _view(self, text: str) -> tuple[str, list[str]]:
-        return self._views[text]
-
     def views(self, text: str) -> tuple[str, list[str]]:
-        """What the dense strategies embed of one document: its truncation and its chunks.
+        """What ``truncate`` and the plain chunks embed of one document: its truncation and its chunks.
 
         Example:
             >>> cut, chunks = LongDocScorer(model).views(long_text)
             >>> long_text.startswith(cut), len(chunks) > 1  # a text longer than one window
             (True, True)
         """
-        self._prepare_views([text])
-        return self._views[text]
+        return self.embedder.views(text)
 
-    def _prepare_views(self, texts: Sequence[str]) -> None:
-        todo = list(dict.fromkeys(t for t in texts if t not in self._views))
-        if not todo:
-            return
-        encs = _encode_many(self.model, todo)
-        for t, e in zip(todo, encs, strict=True):
-            offsets = [tuple(o) for o in e.offsets]
-            cut = t if len(offsets) <= self.truncate_tokens else t[: offsets[self.truncate_tokens - 1][1]]
-            chunks = [w.text for w in windows_from_offsets(t, offsets, self.chunk_tokens, self.overlap)]
-            self._views[t] = (cut, chunks)
-
-    def prepare(self, texts: Sequence[str]) -> None:
-        """Embed the truncations and chunks of these documents in one pass (then scoring is cheap)."""
-        if not self._needs_dense():
-            return
-        self._prepare_views(texts)
-        wanted: list[str] = []
-        for t in dict.fromkeys(texts):
-            cut, chunks = self._view(t)
-            wanted.append(cut)
-            wanted.extend(chunks)
-        todo = list(dict.fromkeys(w for w in wanted if w not in self._docs))
-        if todo:
-            vecs = self.model.encode(todo, kind="document", cache=self.cache, show_progress=self.show_progress)
-            self._docs.update(zip(todo, np.asarray(vecs, dtype=np.float32), strict=True))
+    def prepare(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> None:
+        """Embed what the dense strategies need of these documents in one pass (then scoring is cheap)."""
+        if self._needs_dense():
+            self.embedder.prepare(texts, sorted(self._wanted() & _DENSE), titles)
 
     def _embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         todo = list(dict.fromkeys(t for t in texts if t not in self._queries))
@@ -278,20 +197,14 @@ class LongDocScorer:
     def _dense_runs(self, data: RetrievalSet, wanted: set[str]) -> dict[str, Run]:
         """Runs of the dense strategies in ``wanted``: one embedding per truncation and per chunk."""
         qids, dids, texts = list(data.queries), data.doc_ids(), data.doc_texts()
-        self.prepare(texts)
+        titles = [d.get("title") or "" for d in data.corpus.values()]
+        self.prepare(texts, titles)
         q = self._embed_queries([data.queries[i] for i in qids])
-        runs: dict[str, Run] = {}
-        if "truncate" in wanted:
-            d = np.stack([self._docs[self._view(t)[0]] for t in texts])
-            runs["truncate"] = run_from_matrix(qids, dids, q @ d.T, self.top_k)
-        if wanted & {"chunk-max", "chunk-mean"}:
-            owner = [i for i, t in enumerate(texts) for _ in self._view(t)[1]]
-            chunks = np.stack([self._docs[c] for t in texts for c in self._view(t)[1]])
-            for name, how in (("chunk-max", "max"), ("chunk-mean", "mean")):
-                if name in wanted:
-                    scores = chunk_scores(q, chunks, owner, len(dids), how)
-                    runs[name] = run_from_matrix(qids, dids, scores, self.top_k)
-        return runs
+        return {
+            name: run_from_matrix(qids, dids, self.embedder.scores(q, texts, name, titles), self.top_k)
+            for name in DENSE_STRATEGIES
+            if name in wanted
+        }
 
     def _bm25_run(self, data: RetrievalSet) -> Run:
         from ..retrieval.lexical import BM25Index

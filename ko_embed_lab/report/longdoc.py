@@ -166,7 +166,7 @@ def regime_finding(
         t_in_end = mean.loc[("truncate", p_end, inside)].mean()
         t_past_end = mean.loc[("truncate", p_end, past)].mean()
         t_past_start = mean.loc[("truncate", p_start, past)].mean()
-        c_past_end = mean.loc[("chunk-max", p_end, past)].mean()
+        c_past_end = mean.loc[("max-chunk", p_end, past)].mean()
         lost = grid[(grid.strategy == "truncate") & (grid.length > window) & (grid.position == p_end)]
         n_docs = int(grid["n_docs"].iloc[0])
         chance = (n_docs + 1) / 2
@@ -213,7 +213,7 @@ def regime_finding(
         past = [n for n in lengths if n > reliable]
         t_within = mean.loc[("truncate", slice(None), within)].mean()
         t_past = mean.loc[("truncate", slice(None), past)].mean()
-        c_past = mean.loc[("chunk-max", slice(None), past)].mean()
+        c_past = mean.loc[("max-chunk", slice(None), past)].mean()
         text = (
             f"**What you are looking at: the {reliable:,}-token effect.** Every haystack fits in the window of "
             f"{window:,} tokens, so nothing is cut off; what changes past {reliable:,} tokens is that the "
@@ -248,8 +248,8 @@ def dilution_finding(grid: pd.DataFrame, *, position: float) -> Finding:
     chunk's between the shortest and the longest haystack.
     """
     mean = grid.groupby(["strategy", "position", "length"])["ndcg@10"].mean()
-    dil = mean.loc[("chunk-mean", position)]
-    mx = mean.loc[("chunk-max", position)]
+    dil = mean.loc[("mean-chunk", position)]
+    mx = mean.loc[("max-chunk", position)]
     dilutes = bool(dil.iloc[0] - dil.iloc[-1] > mx.iloc[0] - mx.iloc[-1] + 0.02)
     text = (
         f"The mean of the chunk embeddings has the opposite weakness: it keeps every part of the document, but the "
@@ -284,7 +284,7 @@ def natural_finding(evidence: pd.DataFrame, natural: Mapping[str, Any], *, windo
     """Which strategy ranks KoLongQ's documents best, and how the answers past the window fare.
 
     Args:
-        evidence: :func:`~ko_embed_lab.longdoc.evidence_ranks` (with ``rank: truncate``, ``chunk-max``,
+        evidence: :func:`~ko_embed_lab.longdoc.evidence_ranks` (with ``rank: truncate``, ``max-chunk``,
             ``bm25``, ``fusion`` columns).
         natural: ``{strategy: RetrievalResult}`` (anything with ``.primary``) of all five strategies.
         window: Content tokens the truncation keeps.
@@ -299,17 +299,17 @@ def natural_finding(evidence: pd.DataFrame, natural: Mapping[str, Any], *, windo
         detail = (
             f"{len(late)} of the {len(evidence)} queries have their answer past the first {window} tokens of the "
             f"document. For those, the right document comes first with truncation in {first['truncate']} cases, "
-            f"with the best chunk in {first['chunk-max']}, with BM25 in {first['bm25']} and with fusion in "
+            f"with the best chunk in {first['max-chunk']}, with BM25 in {first['bm25']} and with fusion in "
             f"{first['fusion']}. "
         )
     else:
         detail = (
             f"Every answer lies within the first {window} tokens of its document, so truncation loses nothing here. "
         )
-    gap = natural["chunk-max"].primary - natural["truncate"].primary
+    gap = natural["max-chunk"].primary - natural["truncate"].primary
     text = (
         detail + f"Over all queries the best NDCG@10, {top:.3f}, goes to {best_text}; truncation scores "
-        f"{natural['truncate'].primary:.3f}, the best chunk {natural['chunk-max'].primary:.3f} and BM25 "
+        f"{natural['truncate'].primary:.3f}, the best chunk {natural['max-chunk'].primary:.3f} and BM25 "
         f"{natural['bm25'].primary:.3f}. "
         + (
             f"Among only {n_docs} documents the topic of a query often points to the right one even when "
@@ -484,10 +484,10 @@ def advice(
         chunk: The default chunk size.
     """
     reliable = reliable_length(model)
-    fusion_gain = natural["fusion"].primary - natural["chunk-max"].primary
+    fusion_gain = natural["fusion"].primary - natural["max-chunk"].primary
     past = grid[grid["length"] > min(model.max_seq_length, reliable)]
     hay = (past if len(past) else grid).groupby("strategy")["ndcg@10"].mean()
-    hay_gain = hay["fusion"] - hay["chunk-max"]
+    hay_gain = hay["fusion"] - hay["max-chunk"]
     top = max(r.primary for r in natural.values())
     bm25_leads = bool(natural["bm25"].primary >= top - 5e-4 and "behind" not in bm25.numbers["verdicts"].values())
     if bm25_leads:
@@ -525,10 +525,10 @@ def advice(
         "Derived from the measurements above, for this model:\n\n"
         f"1. **Do not rely on the window for long documents.** Past {min(model.max_seq_length, reliable):,} tokens "
         f"the whole-document embedding scores NDCG@10 {hay['truncate']:.3f} on the haystacks, the best chunk "
-        f"{hay['chunk-max']:.3f}, the mean of chunks {hay['chunk-mean']:.3f}.\n"
+        f"{hay['max-chunk']:.3f}, the mean of chunks {hay['mean-chunk']:.3f}.\n"
         f"2. **Index chunks.** On the long haystacks, where the answer is one passage among many, the best chunk "
-        f"scored {hay['chunk-max']:.3f} and the mean of the chunks {hay['chunk-mean']:.3f}; on KoLongQ, at {chunk} "
-        f"tokens, {natural['chunk-max'].primary:.3f} and {natural['chunk-mean'].primary:.3f}. {chunk_size.text} "
+        f"scored {hay['max-chunk']:.3f} and the mean of the chunks {hay['mean-chunk']:.3f}; on KoLongQ, at {chunk} "
+        f"tokens, {natural['max-chunk'].primary:.3f} and {natural['mean-chunk'].primary:.3f}. {chunk_size.text} "
         f"Keep chunks at or below the length the model was trained on ({reliable:,} tokens for this model); overlap "
         "them when answers may straddle a boundary.\n"
         + bm25_text
