@@ -113,6 +113,12 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
         with contextlib.suppress(Exception):
             page.wait_for_function(f"{count_drawn} >= {n_fig}", timeout=30_000)
     drawn = page.evaluate(count_drawn)
+    # Every drawn figure fits its column (a figure drawn wider than the article is cut off).
+    overflow = page.evaluate(
+        "Array.from(document.querySelectorAll('div.plotly-graph-div')).filter(d => {"
+        " const s = d.querySelector('svg.main-svg');"
+        " return s && parseFloat(s.getAttribute('width')) > d.getBoundingClientRect().width + 2; }).length"
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / (page_path.replace("/", "_").removesuffix(".html") + ".png")), full_page=True)
     page.close()
@@ -121,6 +127,7 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
     assert not errors, f"{page_path}: JavaScript errors: {errors[:3]}"
     assert not console, f"{page_path}: console errors: {console[:3]}"
     assert drawn == n_fig, f"{page_path}: {drawn} of {n_fig} plotly figures drew"
+    assert overflow == 0, f"{page_path}: {overflow} figures are wider than their column"
     if page_path.startswith("notebooks/"):
         assert n_fig >= 1, f"{page_path} has no figure"
 

@@ -25,7 +25,15 @@ def figure_html(content: Any) -> str:
     fig = dict(json.loads(content) if isinstance(content, (str, bytes)) else content)
     # The figure's own config (set by the kernel's renderer), then ours: no cloud link either way.
     config = {"responsive": True, **(fig.pop("config", None) or {}), **PLOTLY_CONFIG}
-    return pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False, config=config)
+    # Drawn while the page is still being laid out (inside a captioned <figure>), a figure can take a
+    # wider container than the article column it ends in: fit it once the page has loaded.
+    fit = (
+        "window.addEventListener('load', function () {"
+        " var gd = document.getElementById('{plot_id}'); if (gd) { Plotly.Plots.resize(gd); } });"
+    )
+    return pio.to_html(
+        fig, include_plotlyjs=False, include_mathjax=False, full_html=False, config=config, post_script=fit
+    )
 
 
 class PlotlyOfflineRenderer:
