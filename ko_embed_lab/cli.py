@@ -236,7 +236,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             overlap=args.overlap,
         )
     rows = [{"metric": m, "value": result.metrics[m]} for m in METRICS]
-    long = result.provenance["settings"]["long_docs"]
+    long = result.provenance["settings"].get("long_docs") or {"strategy": "truncate"}
     how = (
         ""
         if long["strategy"] == "truncate"
