@@ -117,7 +117,7 @@ def syllable_finding(coverage: HangulCoverage, usage: Mapping[str, Any]) -> Find
         f"above, {usage['unknown']:,} are unknown ({usage['share_unknown']:.3%}), {usage['distinct_unknown']} distinct "
         f"syllables out of {usage['distinct']:,} used; {usage['known_in_top']} of the {usage['top']} most frequent "
         f"syllables are known. Unknown syllables seen: {seen}. Names, slang and archaic spellings are where "
-        "`<unk>` bites; a retrieval set built from them would need a check like this one."
+        "`<unk>` causes problems; a retrieval set built from them would need a check like this one."
     )
     numbers = {"share_unknown_syllables": coverage.share_unknown, "share_unknown_text": usage["share_unknown"]}
     return Finding("some unknown seen" if usage["unknown"] else "none seen", text, numbers)
