@@ -30,6 +30,7 @@ __all__ = [
     "dense_system",
     "fusion_study",
     "fusion_system",
+    "live_encoders",
     "live_systems",
     "probe_leaderboard",
     "system_name",
@@ -79,6 +80,35 @@ def live_systems(model: str | None = None, extra: Sequence[str] = ()) -> list[st
     """
     first = system_name(model)
     return [first, "offline", *[e for e in extra if e != first], f"rrf:{first}+bm25"]
+
+
+def live_encoders(
+    model: Any, name: str | None = None, extra: Sequence[str] = (), *, device: str = "auto"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every encoder of the live leaderboard, loaded once: the book's ``model`` (already loaded, under
+    :func:`system_name` of ``name``), each offline encoder of the registry, and the ``extra`` models
+    that load here.
+
+    Returns:
+        ``({system name: encoder}, {extra model that could not be loaded: reason})``.
+    """
+    from ..retrieval.compare import expand_systems
+
+    first = system_name(name)
+    encoders: dict[str, Any] = {first: model}
+    skipped: dict[str, str] = {}
+    for n in [s for s in expand_systems(["offline"]) if s != "bm25"]:
+        if n not in encoders:
+            encoders[n] = load_model(n, device=device)
+    for n in extra:
+        if n in encoders:
+            continue
+        try:
+            encoders[n] = load_model(n, device=device)
+        except (ModelNotAvailableError, FileNotFoundError, ValueError) as exc:
+            skipped[n] = str(exc).splitlines()[0]
+            logger.warning("leaderboard: skipping %s: %s", n, skipped[n])
+    return encoders, skipped
 
 
 def dense_system(model: EmbeddingModel | LocalEncoder) -> str:
