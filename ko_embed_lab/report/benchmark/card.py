@@ -254,7 +254,7 @@ def takeaways(
     else:
         leader = f"- Even the leader depends on which tasks are averaged ({len(leaders)} different leaders); "
     lines = [
-        "- A card's league table is reported data: keep it with its source, and check it — here the averages "
+        "- A card's ranking table is reported data: keep it with its source, and check it — here the averages "
         f"recompute to within {check['difference'].abs().max():.0e}, but {fewer} of "
         f"{len(check)} models {'is' if fewer == 1 else 'are'} averaged over fewer tasks than the rest.",
         f"- Of the Korean fine-tune's {n_tasks} per-task differences from its base, {len(up) + len(down)} "

@@ -192,7 +192,12 @@ def speed(table: pd.DataFrame, cmp: Any, fast: str, slow: str) -> str:
     text += f"{ratio:,.0f} times as many" if ratio >= 1.5 else ("about as many" if ratio > 1 / 1.5 else "fewer")
     text += f" (characters/s, which does not depend on the tokenizer: {table.loc[fast, 'chars/s'] / table.loc[slow, 'chars/s']:,.1f}×). "
     c = cmp.comparisons.get(fast) if cmp.baseline == slow else None
-    if c is not None and c["high"] < 0:
+    if c is None:
+        return text + (
+            f"Its NDCG@10 is {q_fast:.3f} against {q_slow:.3f} (no paired test: `{slow}` is not the comparison's "
+            "first system)."
+        )
+    if c["high"] < 0:
         return text + (
             f"The price is quality: NDCG@10 {q_fast:.3f} against {q_slow:.3f}, a loss of {_interval(c)}, far beyond noise."
             if q_slow - q_fast > 0.1

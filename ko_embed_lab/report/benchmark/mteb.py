@@ -124,7 +124,11 @@ def _board_line(board: pd.DataFrame, focus: str, what: str) -> str:
         f"{len(board)}** with a mean main score of {board.loc[focus, 'average']:.3f}"
     )
     text += "" if r == 1 else f"; `{leader}` leads with {board['average'].iloc[0]:.3f}"
-    text += f". Its best places are on {', '.join(top)}" if top else ". It is in the top three on none of them"
+    text += (
+        f". Its best places (rank within the task) are on {', '.join(top)}"
+        if top
+        else ". It is in the top three on none of them"
+    )
     return text + f"; its lowest is {low} ({int(best[low])} of {len(board)})"
 
 
@@ -141,7 +145,7 @@ def mteb_kor_rank(retrieval: pd.DataFrame, every: pd.DataFrame, focus: str) -> s
         _board_line(retrieval, focus, "the retrieval tasks")
         + ". "
         + _board_line(every, focus, "all task types")
-        + f" (in parentheses: its rank within the task). Every figure here is reported, from {source}."
+        + f". Every figure here is reported, from {source}."
     )
 
 
