@@ -285,13 +285,31 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import CARD_MODEL, DatasetUnavailableError, reproduce_card
+    from .benchmark import CARD_MODEL, DatasetUnavailableError, benchmark_scores, reproduce_card, run_benchmark
 
+    if args.benchmark is not None and args.tasks is not None:
+        raise ValueError("give either --benchmark (a whole mteb benchmark) or --tasks, not both")
     try:
-        result = reproduce_card(args.model, args.tasks, batch_size=args.batch_size, results_folder=args.output_folder)
+        if args.benchmark is not None:
+            run = run_benchmark(
+                args.model, args.benchmark, batch_size=args.batch_size, results_folder=args.output_folder
+            )
+        else:
+            result = reproduce_card(
+                args.model, args.tasks, batch_size=args.batch_size, results_folder=args.output_folder
+            )
     except DatasetUnavailableError as exc:
         print(f"ko-embed-lab benchmark: error: {exc}", file=sys.stderr)
         return 4
+    if args.benchmark is not None:
+        scores = benchmark_scores(run)
+        name = str(run.table["model"].iloc[0]) if len(run.table) else str(args.model)
+        print(f"{name}: {args.benchmark}, main score per task (mteb's mean over splits and subsets), measured here")
+        print(scores.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if len(scores):
+            print(f"mean over {len(scores)} tasks: {scores['main_score'].mean():.4f}")
+        print(f"results cache: {run.provenance.get('results_folder')}")
+        return 0
     print(
         f"{result.model}: NDCG@10 reproduced here with mteb, against the figures reported in the card of {CARD_MODEL}"
     )
@@ -410,12 +428,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser(
         "benchmark",
-        help="run the card's Korean retrieval tasks with mteb (needs hub access; 'KoProbe' runs offline)",
+        help="run the card's Korean retrieval tasks, or a whole mteb benchmark, with mteb (needs hub access; "
+        "'KoProbe' runs offline)",
     )
     b.add_argument(
         "--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)"
     )
     b.add_argument("--tasks", nargs="+", default=None, help="mteb task names (default: the card's eight)")
+    b.add_argument(
+        "--benchmark",
+        default=None,
+        help="run a whole mteb benchmark by name instead, e.g. 'MTEB(kor, v2)' (resumable like --tasks)",
+    )
     b.add_argument("--batch-size", type=int, default=32)
     b.add_argument("--output-folder", default=None, help="mteb results cache folder (an interrupted run resumes)")
     b.set_defaults(func=_cmd_benchmark)

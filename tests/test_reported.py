@@ -421,52 +421,11 @@ def test_skipped_models_some() -> None:
     )
 
 
-def _cmp(rows: dict[str, tuple[float, float, float, bool]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"group": g, "n": 10, "mean_diff": m, "low": lo, "high": hi, "significant": sig}
-            for g, (m, lo, hi, sig) in rows.items()
-        ]
-    ).set_index("group")
-
-
 def _fusion_cmp(mean: float, low: float, high: float) -> dict[str, float | int]:
     return {"mean_diff": mean, "low": low, "high": high, "n": 20, "n_clusters": 5}
 
 
-MODEL = __import__("types").SimpleNamespace(label="m", query_prompt="query: ")
 DENSE = "m (prompt 'query: ')"
-
-
-def _table(fused: float) -> pd.DataFrame:
-    from ko_embed_lab.benchmark import BM25_SYSTEM
-
-    table = pd.DataFrame({"ndcg@10": [0.8, fused, 0.5]}, index=[DENSE, "RRF: m + BM25", BM25_SYSTEM])
-    return table.sort_values("ndcg@10", ascending=False)
-
-
-def test_leaderboard_bm25_better_somewhere_and_fusion_gains() -> None:
-    by_form = _cmp(
-        {"keywords": (0.1, 0.05, 0.15, True), "question": (-0.2, -0.3, -0.1, True), "phrase": (0.05, -0.01, 0.1, False)}
-    )
-    by_domain = _cmp({"law": (0.04, 0.01, 0.08, False), "health": (0.1, 0.02, 0.2, True)})
-    text = rb.leaderboard(_table(0.85), by_form, by_domain, _fusion_cmp(0.05, 0.01, 0.09), MODEL)
-    assert text.startswith("On this build's KoProbe (30 queries), **RRF: m + BM25** leads with NDCG@10 0.850;")
-    assert "BM25 is better on 1 of 3 query forms (keywords), worse on 1 (question) and within noise on 1" in text
-    # law: interval excludes zero but Holm does not reject: within noise.
-    assert "and on 1 of 2 domains (health), worse on 0 and within noise on 1. " in text
-    assert text.endswith(
-        "by +0.050 (95% interval +0.010 to +0.090, 5 needs) against the dense run alone: a gain beyond noise."
-    )
-
-
-def test_leaderboard_bm25_better_nowhere_and_fusion_costs_or_is_within_noise() -> None:
-    none = _cmp({"keywords": (-0.1, -0.2, -0.05, True)})
-    text = rb.leaderboard(_table(0.75), none, none, _fusion_cmp(-0.05, -0.08, -0.01), MODEL)
-    assert "BM25 is better on 0 of 1 query forms, worse on 1 (keywords) and within noise on 0" in text
-    assert text.endswith("against the dense run alone: a cost beyond noise (the next section asks why).")
-    text = rb.leaderboard(_table(0.79), none, none, _fusion_cmp(-0.01, -0.03, 0.01), MODEL)
-    assert text.endswith("against the dense run alone: within noise.")
 
 
 @pytest.mark.parametrize(

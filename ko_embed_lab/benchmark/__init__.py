@@ -8,7 +8,10 @@ One module per concern:
 * :mod:`.tasks` — mteb task objects for the card's tasks, their sizes, KoProbe as an mteb task;
 * :mod:`.encoder` — any model of the package seen by mteb;
 * :mod:`.runner` — :func:`run_mteb`, the results cache, :func:`read_results`, :func:`reproduce_card`;
-* :mod:`.leaderboard` — :func:`probe_leaderboard` on KoProbe.
+* :mod:`.leaderboard` — :func:`probe_leaderboard` on KoProbe, and the systems of the chapter's live
+  leaderboard (:func:`live_systems`, :func:`live_encoders`) for :func:`ko_embed_lab.compare`;
+* :mod:`.speed` — :func:`encoding_speed` of several encoders on the same texts;
+* :mod:`.diagnose` — :func:`static_diagnosis`, why a static model scores what it scores.
 
 Figures of these tables are built in :mod:`ko_embed_lab.plots.benchmark`; the chapter's
 conclusions are chosen in :mod:`ko_embed_lab.report.benchmark`. ``mteb`` is an optional
@@ -17,7 +20,7 @@ dependency, imported only when a function needs it.
 
 from __future__ import annotations
 
-from . import card, encoder, leaderboard, runner, tasks
+from . import card, diagnose, encoder, leaderboard, runner, speed, tasks
 from .card import (
     CARD_MODEL,
     CARD_TASKS,
@@ -46,6 +49,7 @@ from .card import (
     reported_dir,
     task_correlation,
 )
+from .diagnose import static_diagnosis, toy_check
 from .encoder import Backend, mteb_encoder
 from .leaderboard import (
     BM25_SYSTEM,
@@ -54,18 +58,25 @@ from .leaderboard import (
     dense_system,
     fusion_study,
     fusion_system,
+    live_encoders,
+    live_systems,
     probe_leaderboard,
+    system_name,
 )
 from .runner import (
     PROVENANCE_FILE,
     BenchmarkRun,
     CardReproduction,
     DatasetUnavailableError,
+    benchmark_scores,
+    benchmark_tasks,
     default_results_folder,
     read_results,
     reproduce_card,
+    run_benchmark,
     run_mteb,
 )
+from .speed import encoding_speed
 from .tasks import FULL_PRECISION_KEY, card_tasks, probe_task, task_facts
 
 __all__ = [
@@ -87,6 +98,8 @@ __all__ = [
     "Leaderboard",
     "Reported",
     "average",
+    "benchmark_scores",
+    "benchmark_tasks",
     "card",
     "card_evaluation_note",
     "card_task",
@@ -96,13 +109,17 @@ __all__ = [
     "compare",
     "default_results_folder",
     "dense_system",
+    "diagnose",
     "difference_noise",
     "encoder",
+    "encoding_speed",
     "fusion_study",
     "fusion_system",
     "leaderboard",
     "leave_one_task_out",
     "leave_one_task_out_summary",
+    "live_encoders",
+    "live_systems",
     "load_reported",
     "long_vs_short",
     "model_sizes",
@@ -116,9 +133,14 @@ __all__ = [
     "read_results",
     "reported_dir",
     "reproduce_card",
+    "run_benchmark",
     "run_mteb",
     "runner",
+    "speed",
+    "static_diagnosis",
+    "system_name",
     "task_correlation",
     "task_facts",
     "tasks",
+    "toy_check",
 ]

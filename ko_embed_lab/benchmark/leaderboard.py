@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..data.probe import Probe
     from ..encoders._base import LocalEncoder
     from ..retrieval import RetrievalResult
+    from ..retrieval.compare import Comparison
 
 __all__ = [
     "BM25_SYSTEM",
@@ -29,13 +30,85 @@ __all__ = [
     "dense_system",
     "fusion_study",
     "fusion_system",
+    "live_encoders",
+    "live_systems",
     "probe_leaderboard",
+    "system_name",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Name of the BM25 system on the leaderboard.
 BM25_SYSTEM = "BM25 (Korean morphemes)"
+
+
+def system_name(name: str | None = None) -> str:
+    """The name under which :func:`~ko_embed_lab.compare` lists a model: the short registry name of an
+    offline model (``"bundled"``, as ``"offline"`` expands), else ``name`` itself.
+
+    Args:
+        name: A registry name, alias, hub id or folder (``None``: the default model).
+
+    Example:
+        >>> system_name("bundled/multilingual-e5-small-q4")
+        'bundled'
+        >>> system_name("some-org/some-model")
+        'some-org/some-model'
+    """
+    from .. import config
+    from ..registry import get_spec
+
+    name = config.default_model_name() if name is None else name
+    spec = get_spec(name)
+    if spec is None or not spec.offline:
+        return name
+    return spec.aliases[0] if "/" in spec.name and spec.aliases else spec.name
+
+
+def live_systems(model: str | None = None, extra: Sequence[str] = ()) -> list[str]:
+    """The systems of the chapter's live leaderboard: the book's model first, every offline system,
+    any ``extra`` models, and the fusion of the book's model with BM25.
+
+    ``"offline"`` already holds the fusion of the *best* offline encoder with BM25; the book's
+    model's own fusion is listed too (the same system when the book's model is the best).
+
+    Example:
+        >>> live_systems("bundled")
+        ['bundled', 'offline', 'rrf:bundled+bm25']
+        >>> live_systems("some-org/m", ["other"])
+        ['some-org/m', 'offline', 'other', 'rrf:some-org/m+bm25']
+    """
+    first = system_name(model)
+    return [first, "offline", *[e for e in extra if e != first], f"rrf:{first}+bm25"]
+
+
+def live_encoders(
+    model: Any, name: str | None = None, extra: Sequence[str] = (), *, device: str = "auto"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every encoder of the live leaderboard, loaded once: the book's ``model`` (already loaded, under
+    :func:`system_name` of ``name``), each offline encoder of the registry, and the ``extra`` models
+    that load here.
+
+    Returns:
+        ``({system name: encoder}, {extra model that could not be loaded: reason})``.
+    """
+    from ..retrieval.compare import expand_systems
+
+    first = system_name(name)
+    encoders: dict[str, Any] = {first: model}
+    skipped: dict[str, str] = {}
+    for n in [s for s in expand_systems(["offline"]) if s != "bm25"]:
+        if n not in encoders:
+            encoders[n] = load_model(n, device=device)
+    for n in extra:
+        if n in encoders:
+            continue
+        try:
+            encoders[n] = load_model(n, device=device)
+        except (ModelNotAvailableError, FileNotFoundError, ValueError) as exc:
+            skipped[n] = str(exc).splitlines()[0]
+            logger.warning("leaderboard: skipping %s: %s", n, skipped[n])
+    return encoders, skipped
 
 
 def dense_system(model: EmbeddingModel | LocalEncoder) -> str:
@@ -256,8 +329,19 @@ class FusionStudy:
         return pd.DataFrame({k: {c: v[c] for c in cols} for k, v in self.test.items()}).T
 
 
-def fusion_study(board: Leaderboard, probe: Probe, model: EmbeddingModel, *, seed: int = 0) -> FusionStudy:
-    """Diagnose the board's RRF of ``model`` with BM25, and tune a fusion on half the needs.
+def fusion_study(
+    board: Leaderboard | Comparison,
+    probe: Probe,
+    model: EmbeddingModel | None = None,
+    *,
+    systems: tuple[str, str, str] | None = None,
+    seed: int = 0,
+) -> FusionStudy:
+    """Diagnose the board's RRF of a dense run with BM25, and tune a fusion on half the needs.
+
+    ``board`` is a :class:`Leaderboard` (the systems of ``model`` are found by their names there) or
+    a :class:`~ko_embed_lab.retrieval.compare.Comparison` with ``systems = (dense, bm25, fusion)``
+    naming the three runs, e.g. ``("bundled", "bm25", "rrf:bundled+bm25")``.
 
     The fusion settings (:func:`~ko_embed_lab.retrieval.fusion.fusion_grid`: RRF for several ``k``
     and weights, and a weighted sum of min-max scores) are chosen on a seeded half of the needs;
@@ -268,8 +352,16 @@ def fusion_study(board: Leaderboard, probe: Probe, model: EmbeddingModel, *, see
     from ..retrieval.fusion import _fuse, hard_negative_overlap, split_needs, tune_fusion
     from ..retrieval.metrics import score_run
 
-    dense, fused = dense_system(model), fusion_system(model)
-    runs = [board.results[dense].run, board.results[BM25_SYSTEM].run]
+    if systems is not None:
+        dense, lexical, fused = systems
+    elif model is not None:
+        dense, lexical, fused = dense_system(model), BM25_SYSTEM, fusion_system(model)
+    else:
+        raise ValueError("name the fused runs: pass systems=(dense, bm25, fusion) or the board's model")
+    for name in (dense, lexical, fused):
+        if name not in board.results:
+            raise KeyError(f"system {name!r} is not on the board; systems are {list(board.results)}")
+    runs = [board.results[dense].run, board.results[lexical].run]
     qrels = probe.data.qrels
     queries = probe.queries
     hard = {q: probe.hard_negatives(q) for q in queries.index}
@@ -292,7 +384,7 @@ def fusion_study(board: Leaderboard, probe: Probe, model: EmbeddingModel, *, see
     by_form = compare_by_group(base, per["tuned fusion"], queries.loc[test_q, "form"], clusters=clusters, seed=seed)
     return FusionStudy(
         dense=dense,
-        lexical=BM25_SYSTEM,
+        lexical=lexical,
         diagnosis=diagnosis,
         tune_needs=tune_needs,
         test_needs=test_needs,

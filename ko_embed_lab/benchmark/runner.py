@@ -45,9 +45,12 @@ __all__ = [
     "BenchmarkRun",
     "CardReproduction",
     "DatasetUnavailableError",
+    "benchmark_scores",
+    "benchmark_tasks",
     "default_results_folder",
     "read_results",
     "reproduce_card",
+    "run_benchmark",
     "run_mteb",
 ]
 
@@ -108,13 +111,29 @@ def _hub_dataset_problem(path: str, revision: str | None) -> str | None:
     return None
 
 
+def _local_dataset_problem(path: str, revision: str | None) -> str | None:
+    """Why a dataset is not usable when the hub is known not to answer (``None``: it is cached)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(path, repo_type="dataset", revision=revision, local_files_only=True)
+        return None
+    except Exception:
+        return "not in the local Hugging Face cache and the hub did not answer (not asked again)"
+
+
 def _check_datasets(tasks: Sequence[Any]) -> None:
     problems = []
+    hub_down = False
     for task in tasks:
         if is_probe_task(task):
             continue
         ds = task.metadata.dataset
-        why = _hub_dataset_problem(ds["path"], ds.get("revision"))
+        if hub_down:  # the hub did not answer once: do not wait for it again for every other task
+            why = _local_dataset_problem(ds["path"], ds.get("revision"))
+        else:
+            why = _hub_dataset_problem(ds["path"], ds.get("revision"))
+            hub_down = why is not None and "did not answer" in why
         if why:
             problems.append(f"{task.metadata.name} ({ds['path']}): {why}")
     if problems:
@@ -145,6 +164,32 @@ def _resolve_tasks(tasks: Sequence[str | Any] | None) -> list[Any]:
     return out
 
 
+def benchmark_tasks(name: str) -> list[Any]:
+    """The tasks of an mteb benchmark by name (``"MTEB(kor, v2)"``), as mteb defines them.
+
+    Raises:
+        ValueError: mteb knows no benchmark of that name (the message lists close names).
+
+    Example:
+        >>> len(benchmark_tasks("MTEB(kor, v2)"))  # doctest: +SKIP
+        20
+    """
+    import difflib
+
+    import mteb
+
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("name a benchmark, e.g. 'MTEB(kor, v2)'")
+    try:
+        bench = mteb.get_benchmark(name.strip())
+    except (KeyError, ValueError) as exc:
+        names = [b.name for b in mteb.get_benchmarks()]
+        close = difflib.get_close_matches(name, names, n=5, cutoff=0.4)
+        hint = f"; close names: {', '.join(close)}" if close else ""
+        raise ValueError(f"mteb knows no benchmark {name!r}{hint}") from exc
+    return list(bench.tasks)
+
+
 def _task_rows(task_result: Any, model: str, revision: str, source: str) -> list[dict[str, Any]]:
     """Rows of one mteb ``TaskResult``: the card's split and subset for card tasks, every entry otherwise."""
     name = task_result.task_name
@@ -165,6 +210,7 @@ def _task_rows(task_result: Any, model: str, revision: str, source: str) -> list
                 "split": split,
                 "subset": subset,
                 "ndcg_at_10": float(entry.get("ndcg_at_10", entry.get("main_score", float("nan")))),
+                "main_score": float(entry.get("main_score", float("nan"))),
                 "kind": "reproduced",
                 "source": source,
                 "mteb_version": task_result.mteb_version,
@@ -397,6 +443,40 @@ def read_results(
             continue
         rows.extend(_task_rows(tr, name, revision, str(path)))
     return _frame(rows)
+
+
+def run_benchmark(
+    model: EmbeddingModel | str | None,
+    benchmark: str,
+    *,
+    batch_size: int = 32,
+    results_folder: str | Path | None = None,
+    overwrite: str = "only-missing",
+) -> BenchmarkRun:
+    """Run every task of an mteb benchmark by name (e.g. ``"MTEB(kor, v2)"``) with :func:`run_mteb`.
+
+    Resumable like any run (finished tasks stay in the results cache). The benchmark's datasets are
+    checked before any work: offline, or with a dataset missing, it fails at once with
+    :class:`DatasetUnavailableError`.
+
+    Raises:
+        ValueError: Unknown benchmark, bad batch size or overwrite strategy.
+        ModelNotAvailableError: The model is not cached and the hub cannot be reached.
+        DatasetUnavailableError: A dataset is not cached and the hub cannot be reached.
+    """
+    tasks = benchmark_tasks(benchmark)
+    return run_mteb(model, tasks, batch_size=batch_size, results_folder=results_folder, overwrite=overwrite)
+
+
+def benchmark_scores(run: BenchmarkRun) -> pd.DataFrame:
+    """One row per task of a run: its mteb main score averaged over splits and subsets, as mteb does."""
+    import pandas as pd
+
+    rows = [
+        {"task": tr.task_name, "main_score": float(tr.get_score()), "evaluation_time_s": tr.evaluation_time}
+        for tr in run.task_results
+    ]
+    return pd.DataFrame(rows, columns=["task", "main_score", "evaluation_time_s"])
 
 
 @dataclass

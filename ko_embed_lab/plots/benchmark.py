@@ -6,7 +6,7 @@ Every figure names who produced its numbers in its subtitle: for the card's tabl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._style import style
 from .charts import bar_by_group, scatter_2d
@@ -17,7 +17,17 @@ if TYPE_CHECKING:
 
     from ..benchmark.leaderboard import Leaderboard
 
-__all__ = ["fine_tune_bars", "leaderboard_bars", "long_vs_short_scatter", "matrix_figure", "size_scatter"]
+__all__ = [
+    "board_figure",
+    "card_vs_mteb_figure",
+    "comparison_bars",
+    "fine_tune_bars",
+    "leaderboard_bars",
+    "long_vs_short_scatter",
+    "matrix_figure",
+    "size_scatter",
+    "speed_bars",
+]
 
 
 def matrix_figure(
@@ -143,3 +153,81 @@ def leaderboard_bars(board: Leaderboard, label: str, model: str) -> go.Figure:
         model=model,
         yrange=(0, 1),
     )
+
+
+def comparison_bars(cmp: Any, label: str, model: str) -> go.Figure:
+    """NDCG@10 of every system of a :func:`~ko_embed_lab.compare` run by one query label.
+
+    Args:
+        cmp: A :class:`~ko_embed_lab.retrieval.compare.Comparison` with ``by_label[label]``.
+        label: ``"form"`` or ``"domain"``.
+        model: Who produced the numbers (the subtitle).
+    """
+    wide = cmp.by_label[label].drop(columns=("", "n")).xs("ndcg@10", axis=1, level=1)
+    order = list(cmp.frame().index)
+    long = (
+        wide[[s for s in order if s in wide.columns]]
+        .reset_index()
+        .melt(id_vars=label, var_name="system", value_name="ndcg@10")
+    )
+    return bar_by_group(
+        long,
+        x=label,
+        y="ndcg@10",
+        color="system",
+        hover=[],
+        title=f"NDCG@10 on KoProbe by {'query form' if label == 'form' else label} (measured here)",
+        model=model,
+        yrange=(0, 1),
+    )
+
+
+def speed_bars(table: pd.DataFrame, model: str) -> go.Figure:
+    """Tokens per second of each encoder (log scale), from :func:`~ko_embed_lab.benchmark.encoding_speed`."""
+    df = table.reset_index()
+    fig = bar_by_group(
+        df,
+        x="encoder",
+        y="tokens/s",
+        color="encoder",
+        hover=["texts/s", "chars/s", "dim"],
+        title="Encoding speed on the same passages, CPU (measured here)",
+        model=model,
+    )
+    fig.update_yaxes(type="log", title="tokens/s (log scale)")
+    return fig
+
+
+def card_vs_mteb_figure(table: pd.DataFrame, source: str) -> go.Figure:
+    """Card − mteb by model and task (0 where they agree), from :func:`~ko_embed_lab.data.card_vs_mteb`.
+
+    Args:
+        table: The comparison table.
+        source: Where both sets of figures come from (the subtitle).
+    """
+    wide = table.pivot_table(index="model", columns="task", values="difference", aggfunc="first")
+    return matrix_figure(
+        wide,
+        "The card's NDCG@10 minus mteb's official figure, by model and task (reported)",
+        source,
+        value_name="card − mteb",
+        fmt="+.3f",
+        colorscale="RdBu",
+        zmid=0,
+    )
+
+
+def board_figure(board: pd.DataFrame, focus: str, title: str, *, top: int = 15) -> go.Figure:
+    """The first ``top`` models of an MTEB(kor, v2) board and ``focus`` (wherever it ranks), task by task.
+
+    Args:
+        board: :func:`~ko_embed_lab.data.mteb_kor_board` (its ``attrs["source"]`` is the subtitle).
+        focus: A model to show even below the first ``top``.
+        title: The figure's title.
+        top: How many of the best models to show.
+    """
+    tasks = list(board.attrs.get("tasks", []))
+    rows = list(board.index[:top]) + ([focus] if focus in board.index and focus not in board.index[:top] else [])
+    view = board.loc[rows, [*tasks, "average"]]
+    view.index = [f"{m} (#{int(board.loc[m, 'rank'])})" for m in rows]
+    return matrix_figure(view, title, board.attrs.get("source", "reported figures"), value_name="main score")

@@ -294,9 +294,18 @@ def _resolve_data(
 class _Runner:
     """Evaluates systems once each, loading every model once."""
 
-    def __init__(self, data: RetrievalSet, *, device: str, cache: bool, top_k: int, show_progress: bool) -> None:
+    def __init__(
+        self,
+        data: RetrievalSet,
+        *,
+        device: str,
+        cache: bool,
+        top_k: int,
+        show_progress: bool,
+        models: Mapping[str, Any] | None = None,
+    ) -> None:
         self.data, self.device, self.cache, self.top_k, self.show_progress = data, device, cache, top_k, show_progress
-        self.models: dict[str, Any] = {}
+        self.models: dict[str, Any] = dict(models or {})
         self.results: dict[str, RetrievalResult] = {}
         self.times: dict[str, float] = {}
 
@@ -359,6 +368,7 @@ def compare(
     seed: int = 0,
     group_tests: bool = True,
     show_progress: bool = False,
+    models: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Score several systems on one set and compare each with the first one listed.
 
@@ -377,6 +387,8 @@ def compare(
         seed: Seed of the bootstrap.
         group_tests: Also test each system against the baseline within every label group (Holm).
         show_progress: Progress bars while encoding.
+        models: Already loaded encoders by the model name the systems use (``{"bundled": model}``),
+            so that a model the caller holds is not loaded a second time.
 
     Returns:
         A :class:`Comparison`.
@@ -391,7 +403,7 @@ def compare(
     ds, probe_labels, probe_clusters = _resolve_data(data)
     clusters = probe_clusters if clusters is None else clusters
     labels = probe_labels if labels is None else labels
-    runner = _Runner(ds, device=device, cache=cache, top_k=top_k, show_progress=show_progress)
+    runner = _Runner(ds, device=device, cache=cache, top_k=top_k, show_progress=show_progress, models=models)
     for spec in specs:
         logger.info("evaluating %s on %s", spec.name, ds.name)
         runner.run(spec)

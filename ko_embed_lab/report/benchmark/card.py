@@ -1,39 +1,23 @@
-"""Tested summaries of the benchmark chapter: the sentences that draw its conclusions, chosen from the run's numbers.
-
-Each function takes the tables the chapter computes (the card's tables, a leaderboard's, an mteb
-run) and returns Markdown; where the conclusion depends on the numbers (one model or several,
-a leader that holds or changes, a fusion that helps or costs) the function chooses the sentence.
-"""
+"""Tested summaries of the chapter's reading of the card's tables: average, size, fine-tune, tasks, long documents."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..benchmark.card import CARD_URL, LONG_TASK, average, ranking_agreement, ranks
-from ..benchmark.leaderboard import BM25_SYSTEM, dense_system
-from ._core import signed
+from ...benchmark.card import CARD_URL, LONG_TASK, average, ranking_agreement, ranks
+from .._core import signed
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..benchmark.card import Reported
+    from ...benchmark.card import Reported
 
 __all__ = [
     "card_table",
     "fine_tune",
-    "fusion",
-    "fusion_verdict",
-    "leaderboard",
     "leave_one_out",
     "long_vs_short",
     "model_size",
-    "mteb_agreement",
-    "mteb_check_table",
-    "mteb_difference",
-    "reproduced",
-    "skipped_models",
     "takeaways",
     "task_agreement",
 ]
@@ -245,217 +229,6 @@ def long_vs_short(lvs: pd.DataFrame, focus: str, train_max_length: int, max_seq_
     )
 
 
-def reproduced(comparison: pd.DataFrame | None, facts: pd.DataFrame, folder: str | Path) -> str:
-    """What the mteb results cache holds for the card's tasks, and how far it is from the card.
-
-    Args:
-        comparison: :func:`~ko_embed_lab.benchmark.compare` of the reproduced results with the card's,
-            or ``None`` when the cache holds none.
-        facts: :func:`~ko_embed_lab.benchmark.task_facts` (for the sizes of the largest tasks).
-        folder: The results cache that was read.
-    """
-    if comparison is None:
-        big = facts[facts["documents"] > 1_000_000].index
-        return (
-            f"**No reproduced results in this build.** The mteb results cache at `{folder}` holds no results for the "
-            f"card's tasks: this build ran without the Hugging Face hub, where the {len(facts)} datasets and "
-            f"the models live. Run the command above on a machine with hub access (a GPU helps: {' and '.join(big)} "
-            f"each search about {facts.loc[big, 'documents'].min() / 1e6:.1f} million passages), point `MTEB_RESULTS` "
-            "(or `MTEB_CACHE`) at the results, and this section shows them next to the card's figures."
-        )
-    shown = comparison.dropna(subset=["reported"])
-    text = f"Read {len(comparison)} reproduced results ({comparison['model'].nunique()} models) from `{folder}`. "
-    if not len(shown):
-        return text + "None of them is a model the card reports."
-    return text + (
-        f"Where the card has a figure ({len(shown)} of them), reproduced minus reported ranges from "
-        f"{signed(shown['difference'].min(), 4)} to {signed(shown['difference'].max(), 4)} "
-        f"(mean absolute difference {shown['difference'].abs().mean():.4f}). Small differences are expected from other "
-        "hardware, precision (bf16 against fp32), library versions and dataset revisions; one query's worth of each "
-        "task (table above) is the scale to judge them by."
-    )
-
-
-def mteb_check_table(ours: Any, via_mteb: Any, full_precision_key: str) -> pd.DataFrame:
-    """NDCG@10 by the package's evaluator and by mteb (its rounded main score and its unrounded mean).
-
-    Args:
-        ours: A :class:`~ko_embed_lab.retrieval.RetrievalResult`.
-        via_mteb: The :class:`~ko_embed_lab.benchmark.BenchmarkRun` of the same set.
-        full_precision_key: The column of mteb's unrounded mean (``benchmark.FULL_PRECISION_KEY``).
-    """
-    import pandas as pd
-
-    row = via_mteb.table.iloc[0]
-    return pd.DataFrame(
-        {
-            "NDCG@10": {
-                "ko-embed-lab evaluate_retrieval": ours.metrics["ndcg@10"],
-                "mteb (its main score, rounded by mteb)": row["ndcg_at_10"],
-                "mteb (mean of its per-query scores)": row[full_precision_key],
-            }
-        }
-    )
-
-
-def mteb_difference(ours: Any, via_mteb: Any, full_precision_key: str) -> float:
-    """Absolute difference of mean NDCG@10, mteb's unrounded mean against the package's."""
-    return float(abs(via_mteb.table.iloc[0][full_precision_key] - ours.metrics["ndcg@10"]))
-
-
-def mteb_agreement(ours: Any, via_mteb: Any, data: Any, full_precision_key: str) -> str:
-    """How closely mteb and the package's evaluator agree on one set, in the mean and per query.
-
-    Args:
-        ours: A :class:`~ko_embed_lab.retrieval.RetrievalResult` on ``data``.
-        via_mteb: The :class:`~ko_embed_lab.benchmark.BenchmarkRun` on ``data``.
-        data: The :class:`~ko_embed_lab.data.beir.RetrievalSet`.
-        full_precision_key: The column of mteb's unrounded mean.
-    """
-    diff = mteb_difference(ours, via_mteb, full_precision_key)
-    per_q = via_mteb.per_query.get(data.name, {})
-    max_q = max((abs(per_q[q] - ours.per_query[q]["ndcg@10"]) for q in per_q), default=float("nan"))
-    verdict = (
-        "mteb's search and scoring and the package's agree, so numbers from either can be put side by side"
-        if max(diff, max_q) < 1e-6
-        else "**they disagree beyond that tolerance**: numbers from the two must not be put side by side until the "
-        "cause is found"
-    )
-    return (
-        f"On {len(data.queries)} queries and {len(data.corpus)} passages the two evaluators differ by "
-        f"{diff:.1e} in mean NDCG@10 and by at most {max_q:.1e} on any single query (the test suite requires less than "
-        f"1e-6): {verdict}. "
-        "mteb stores its headline score rounded to five decimals; the KoProbe task also records the unrounded mean. "
-        "The test suite checks the same with mteb's own sentence-transformers wrapper."
-    )
-
-
-def skipped_models(skipped: Mapping[str, str]) -> str:
-    """Which models asked for could not be loaded for the leaderboard, and why (or that all loaded)."""
-    if not skipped:
-        return "Every model asked for loaded in this build; none is left out of the leaderboard."
-    return "Models that could not be loaded in this build and are left out: " + "; ".join(
-        f"`{m}` ({why})" for m, why in skipped.items()
-    )
-
-
-def _interval(r: Mapping[str, Any]) -> str:
-    unit = f"{r['n_clusters']} needs" if r.get("n_clusters") else f"{r['n']} queries"
-    return f"{signed(r['mean_diff'])} (95% interval {signed(r['low'])} to {signed(r['high'])}, {unit})"
-
-
-def _groups(cmp: pd.DataFrame, sign: int) -> list[str]:
-    if not len(cmp):
-        return []
-    hit = cmp[cmp["significant"] & (cmp["mean_diff"] * sign > 0) & (cmp["low"] * cmp["high"] > 0)]
-    return [str(g) for g in hit.index]
-
-
-def leaderboard(
-    table: pd.DataFrame,
-    bm25_by_form: pd.DataFrame,
-    bm25_by_domain: pd.DataFrame,
-    fusion_cmp: Mapping[str, Any],
-    model: Any,
-) -> str:
-    """Who leads on KoProbe, where BM25 beats the model beyond noise, and what fusing the two does.
-
-    Args:
-        table: :meth:`~ko_embed_lab.benchmark.Leaderboard.table` (best first).
-        bm25_by_form: :meth:`~ko_embed_lab.benchmark.Leaderboard.compare` of BM25 against the dense
-            run (``compare(dense, BM25, by="form")``: cluster bootstrap by need, Holm across forms).
-        bm25_by_domain: The same by domain.
-        fusion_cmp: ``compare(dense, fusion)`` (one cluster-bootstrap comparison).
-        model: The model on the board (its label and query prompt name its systems).
-    """
-    dense = dense_system(model)
-    n = int(bm25_by_form["n"].sum())
-    text = (
-        f"On this build's KoProbe ({n} queries), **{table.index[0]}** leads with NDCG@10 "
-        f"{table['ndcg@10'].iloc[0]:.3f}; BM25 over morphemes reaches {table.loc[BM25_SYSTEM, 'ndcg@10']:.3f}. "
-        f"Compared query by query with `{dense}` (intervals resample whole needs; a group counts when its "
-        "interval excludes zero and its Holm-adjusted sign test, across the groups read together, is below 0.05), "
-        "BM25 is better on "
-    )
-    parts = []
-    for what, cmp in (("query forms", bm25_by_form), ("domains", bm25_by_domain)):
-        better, worse = _groups(cmp, +1), _groups(cmp, -1)
-        within = len(cmp) - len(better) - len(worse)
-        parts.append(
-            f"{len(better)} of {len(cmp)} {what}{' (' + ', '.join(better) + ')' if better else ''}, worse on "
-            f"{len(worse)}{' (' + ', '.join(worse) + ')' if worse else ''} and within noise on {within}"
-        )
-    text += "; and on ".join(parts) + ". "
-    text += f"Reciprocal-rank fusion of the two changes NDCG@10 by {_interval(fusion_cmp)} against the dense run alone"
-    if fusion_cmp["high"] < 0:
-        return text + ": a cost beyond noise (the next section asks why)."
-    if fusion_cmp["low"] > 0:
-        return text + ": a gain beyond noise."
-    return text + ": within noise."
-
-
-def _setting(s: Mapping[str, Any]) -> str:
-    w = s["weights"]
-    if s["method"] == "wsum":
-        return f"a weighted sum of min-max scores (dense {w[0]:g}, BM25 {w[1]:g})"
-    return f"RRF with k = {s['k']:g} and weights dense {w[0]:g}, BM25 {w[1]:g}"
-
-
-def fusion_verdict(test: Mapping[str, Mapping[str, Any]]) -> str:
-    """One line: does a fusion tuned on held-out needs beat the dense run on the other needs?
-
-    Args:
-        test: :attr:`~ko_embed_lab.benchmark.FusionStudy.test` (``"tuned fusion"``, ``"default RRF"``).
-    """
-    tuned, default = test["tuned fusion"], test["default RRF"]
-    if tuned["low"] > 0:
-        head = f"Tuned on half the needs, fusion with BM25 beats the dense run on the other half: {_interval(tuned)}"
-    elif tuned["high"] < 0:
-        head = f"Even tuned on half the needs, fusion with BM25 costs on the other half: {_interval(tuned)}"
-    else:
-        head = (
-            "Tuned on half the needs, fusion with BM25 is indistinguishable from the dense run on the other half: "
-            f"{_interval(tuned)}"
-        )
-    if default["high"] < 0:
-        return head + f"; default RRF costs {_interval(default)}."
-    if default["low"] > 0:
-        return head + f"; default RRF gains {_interval(default)}."
-    return head + f"; default RRF is within noise, {_interval(default)}."
-
-
-def fusion(study: Any) -> str:
-    """Why the default RRF of the dense run with BM25 falls where it does, and what tuning changes.
-
-    Args:
-        study: A :class:`~ko_embed_lab.benchmark.FusionStudy`.
-    """
-    diag = study.diagnosis_by_form().loc["all"]
-    text = (
-        f"Both systems put one of the query's hard negatives in their top ten for {diag['shared']:.0%} of the "
-        f"{int(diag['n'])} queries, and both rank one 2nd–5th for {diag['near_both']:.0%}. "
-    )
-    if diag["promoted"] >= diag["overtakes"]:
-        text += (
-            f"RRF lifts such a shared near-miss above every relevant passage for {diag['promoted']:.0%} of queries, "
-            f"more often than it lets BM25 push a hard negative the dense run had ranked below the answer over it "
-            f"({diag['overtakes']:.0%}): agreement on near-misses is what the fusion rewards, and what costs it. "
-        )
-    else:
-        text += (
-            f"But RRF lifts such a shared near-miss above every relevant passage for only {diag['promoted']:.0%} of "
-            f"queries; far more often ({diag['overtakes']:.0%}) a hard negative that the dense run ranked below the "
-            "answer ends above it, because BM25 ranks it high: with equal weights the weaker run outvotes the "
-            "stronger one's order. Shared hard negatives are common, but they are not what the fusion loses on. "
-        )
-    text += (
-        f"Choosing the fusion on {len(study.tune_needs)} needs (seeded split, seed {study.seed}) from "
-        f"{len(study.grid)} settings picks {_setting(study.setting)}; the other {len(study.test_needs)} needs "
-        "report it. "
-    )
-    return text + fusion_verdict(study.test)
-
-
 def takeaways(
     check: pd.DataFrame, noise: pd.DataFrame, loo: pd.DataFrame, lvs: pd.DataFrame, mteb_diff: float, fusion: str
 ) -> str:
@@ -481,7 +254,7 @@ def takeaways(
     else:
         leader = f"- Even the leader depends on which tasks are averaged ({len(leaders)} different leaders); "
     lines = [
-        "- A card's league table is reported data: keep it with its source, and check it — here the averages "
+        "- A card's ranking table is reported data: keep it with its source, and check it — here the averages "
         f"recompute to within {check['difference'].abs().max():.0e}, but {fewer} of "
         f"{len(check)} models {'is' if fewer == 1 else 'are'} averaged over fewer tasks than the rest.",
         f"- Of the Korean fine-tune's {n_tasks} per-task differences from its base, {len(up) + len(down)} "
