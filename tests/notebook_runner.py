@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 #: The jupytext header every chapter source starts with (MyST markdown, Python 3 kernel).
@@ -38,3 +39,16 @@ def run_notebook(path: Path, *, timeout: int = 900, env: dict[str, str] | None =
         os.environ.clear()
         os.environ.update(old)
     return nb
+
+
+#: Debian chromium, offline: no background networking, no component updates, a fresh profile per run.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]

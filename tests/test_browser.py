@@ -11,7 +11,6 @@ import functools
 import html
 import http.server
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,21 +18,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from .notebook_runner import CHROMIUM, FLAGS
+
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "book" / "_build" / "html"
 SHOTS = ROOT / "book" / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

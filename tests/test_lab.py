@@ -28,20 +28,12 @@ from urllib.parse import urlparse
 
 import pytest
 
+from .notebook_runner import CHROMIUM, FLAGS
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "book" / "_build" / "lab-screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 RUN_TIMEOUT_MS = 900_000
 KOREAN_QUERY = "서울의 인구는 얼마인가요?"
 
