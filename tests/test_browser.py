@@ -104,12 +104,16 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
         with contextlib.suppress(Exception):
             page.wait_for_function(f"{count_drawn} >= {n_fig}", timeout=30_000)
     drawn = page.evaluate(count_drawn)
-    # Every drawn figure fits its column (a figure drawn wider than the article is cut off).
-    overflow = page.evaluate(
+    # Every drawn figure fits its column once the page has settled (a figure drawn wider than the
+    # article is cut off; the book refits figures after load, and the layout settles after that).
+    count_overflow = (
         "Array.from(document.querySelectorAll('div.plotly-graph-div')).filter(d => {"
         " const s = d.querySelector('svg.main-svg');"
         " return s && parseFloat(s.getAttribute('width')) > d.getBoundingClientRect().width + 2; }).length"
     )
+    with contextlib.suppress(Exception):
+        page.wait_for_function(f"{count_overflow} == 0", timeout=20_000)
+    overflow = page.evaluate(count_overflow)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / (page_path.replace("/", "_").removesuffix(".html") + ".png")), full_page=True)
     page.close()
