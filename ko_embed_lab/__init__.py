@@ -12,7 +12,7 @@ Typical use::
 
 from __future__ import annotations
 
-from . import analysis, benchmark, cluster, config, data, encode, longdoc, plots, registry, report, retrieval
+from . import analysis, backends, benchmark, cluster, config, data, encode, longdoc, plots, registry, report, retrieval
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME, TARGET_MODEL
 from .data import RetrievalSet, load_beir, load_long_korean
@@ -41,6 +41,7 @@ __all__ = [
     "Window",
     "__version__",
     "analysis",
+    "backends",
     "benchmark",
     "clean_text",
     "cluster",

@@ -13,20 +13,24 @@ Importing this package is cheap: onnxruntime, openvino and nncf are imported onl
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .model import Runtime, Source
 
-__all__ = ["BACKENDS", "QUANTIZE", "check_backend", "make_runtime", "to_backend"]
+__all__ = ["BACKENDS", "QUALITY_TOLERANCE", "QUANTIZE", "check_backend", "make_runtime", "pick_backend", "to_backend"]
 
-M = TypeVar("M")
+M = TypeVar("M", bound="Source")
 
 #: The backends ``load_model`` accepts.
 BACKENDS = ("torch", "onnx", "openvino")
 #: The quantisations (``None``: fp32).
 QUANTIZE = (None, "int8")
+
+#: A backend whose NDCG@10 moves by more than this from torch's is never a default.
+QUALITY_TOLERANCE = 0.01
 
 _PACKAGES = {"onnx": ("onnxruntime", "onnx"), "openvino": ("openvino", "onnx")}
 
@@ -123,3 +127,23 @@ def to_backend(model: M, backend: str, quantize: str | None = None, **kwargs: An
     """
     runtime = make_runtime(model, backend, quantize, **kwargs)
     return model if runtime is None else dataclasses.replace(model, runtime=runtime, _fingerprint=None)  # type: ignore[type-var]
+
+
+def pick_backend(
+    speed: Mapping[str, float], delta_ndcg: Mapping[str, float], tolerance: float = QUALITY_TOLERANCE
+) -> str:
+    """The fastest backend whose NDCG@10 stays within ``tolerance`` of torch's.
+
+    Args:
+        speed: Speed-up over plain sentence-transformers per backend name (``"torch"``, ``"onnx-int8"``...).
+        delta_ndcg: NDCG@10 minus torch's, per backend name.
+        tolerance: The largest quality change allowed (either way).
+
+    Example:
+        >>> pick_backend({"torch": 1.1, "onnx": 2.0, "onnx-int8": 4.0}, {"torch": 0, "onnx": 0, "onnx-int8": -0.02})
+        'onnx'
+    """
+    ok = [name for name in speed if abs(delta_ndcg[name]) <= tolerance]
+    if not ok:
+        raise ValueError("no backend keeps NDCG@10 within the tolerance (torch itself should: check the inputs)")
+    return max(ok, key=lambda name: (speed[name], name == "torch"))

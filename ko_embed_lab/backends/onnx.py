@@ -21,7 +21,7 @@ from .store import Export, ensure_export, library_versions
 if TYPE_CHECKING:
     from .model import Source
 
-__all__ = ["OnnxRunner", "export_onnx", "onnx_fields"]
+__all__ = ["OnnxRunner", "export_onnx", "onnx_fields", "onnx_file", "op_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -171,3 +171,26 @@ def export_onnx(model: Source, home: Path, quantize: str | None) -> Export:
 def onnx_file(export: Export) -> Path:
     """The ``.onnx`` file of an export."""
     return export.file(_FILE)
+
+
+def op_summary(path: Path) -> dict[str, int]:
+    """Operator counts of the graph ONNX Runtime actually runs (after its CPU graph optimisations).
+
+    For the dynamic int8 export the matrix products become ``DynamicQuantizeMatMul`` /
+    ``MatMulIntegerToFloat`` nodes: u8 activations times s8 weights, which ONNX Runtime's MLAS
+    computes with its AVX-512 VNNI kernel where the CPU has it (chosen at run time from CPUID).
+    """
+    import collections
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = ort.SessionOptions()
+        opts.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")
+        opts.log_severity_level = 3
+        ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        graph = onnx.load(opts.optimized_model_filepath, load_external_data=False).graph
+        counts = collections.Counter(node.op_type for node in graph.node)
+    return dict(counts.most_common())
