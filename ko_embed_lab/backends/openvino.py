@@ -30,6 +30,10 @@ _XML = "model.xml"
 #: Calibration: this many windows of ``CALIBRATION_TOKENS`` tokens from the konlpy texts.
 CALIBRATION_SIZE = 64
 CALIBRATION_TOKENS = 128
+#: Left in fp32: the two activation-by-activation products of each attention block (Q·Kᵀ and
+#: softmax·V). Quantising them too cost 0.010 NDCG@10 on KoProbe; ONNX Runtime's dynamic int8 leaves
+#: them alone as well (it quantises only products with a constant weight).
+IGNORED = r".*/attention/self/MatMul(_\d+)?$"
 
 
 def _require_nncf() -> Any:
@@ -137,6 +141,7 @@ def export_openvino(model: Source, home: Path, quantize: str | None) -> Export:
         fields["quantizer"] = {
             "how": "nncf.quantize(model_type=TRANSFORMER)",
             "calibration": f"{CALIBRATION_SIZE} windows of {CALIBRATION_TOKENS} tokens of the konlpy texts, seed 0",
+            "ignored": IGNORED,
         }
 
     def build(tmp: Path) -> dict[str, Any]:
@@ -149,6 +154,7 @@ def export_openvino(model: Source, home: Path, quantize: str | None) -> Export:
                 nncf.Dataset(data),
                 model_type=nncf.ModelType.TRANSFORMER,
                 subset_size=len(data),
+                ignored_scope=nncf.IgnoredScope(patterns=[IGNORED], validate=False),
             )
         ov.save_model(ov_model, str(tmp / _XML), compress_to_fp16=False)
         runner = OpenVinoRunner(tmp / _XML)
