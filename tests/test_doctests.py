@@ -17,6 +17,8 @@ PURE_MODULES = [
     "ko_embed_lab.tokens",
     "ko_embed_lab.cache",
     "ko_embed_lab.data.mteb_kor",
+    "ko_embed_lab.backends.store",
+    "ko_embed_lab.backends.model",
 ]
 
 

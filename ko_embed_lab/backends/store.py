@@ -139,7 +139,7 @@ def ensure_export(
         The finished :class:`Export`.
 
     Example:
-        >>> ex = ensure_export(tmp, "demo", {"x": 1}, lambda d: (d / "a.txt").write_text("hi") and {})
+        >>> ex = ensure_export(tmp_path, "demo", {"x": 1}, lambda d: (d / "a.txt").write_text("hi") and {})
         >>> ex.file("a.txt").read_text(), ex.path.name.startswith("demo-")
         ('hi', True)
     """
