@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import (
     analysis,
+    backends,
     benchmark,
     cluster,
     compress,
@@ -55,6 +56,7 @@ __all__ = [
     "Window",
     "__version__",
     "analysis",
+    "backends",
     "benchmark",
     "clean_text",
     "cluster",

@@ -148,7 +148,13 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     texts = _read_texts(Path(args.input), args.field, args.encoding)
     _writable_target(out, "--output")
     side = _sidecar(out)
-    model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
+    model = load_model(
+        args.model,
+        device=args.device,
+        max_seq_length=args.max_seq_length,
+        backend=args.backend,
+        quantize=args.quantize,
+    )
     prompt = "" if args.no_prompt else None
     kind: Literal["query", "document"] = "query" if args.query else "document"
     # Encode in steps, each written to the embedding cache as it completes: a killed run resumes.
@@ -206,7 +212,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         data = load_beir(args.data, split=args.split, strict=not args.lenient, encoding=args.encoding)
     if data.skipped:
         log.warning("skipped while loading: %s", data.skipped)
-    model = load_model(args.model, device=args.device, max_seq_length=args.max_seq_length)
+    model = load_model(
+        args.model,
+        device=args.device,
+        max_seq_length=args.max_seq_length,
+        backend=args.backend,
+        quantize=args.quantize,
+    )
     compressed = args.dim is not None or args.precision != "float32" or args.rescore or args.index != "exact"
     if compressed and args.long_docs != "truncate":
         raise ValueError("--long-docs chunk strategies and --dim/--precision/--rescore/--index cannot be combined yet")
@@ -345,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
         sp.add_argument("--max-seq-length", type=int, default=None, help="override the model's maximum length")
+        sp.add_argument(
+            "--backend",
+            choices=("torch", "onnx", "openvino"),
+            default=None,
+            help="run the transformer in torch, or exported to ONNX Runtime / OpenVINO on the CPU "
+            "(default: KO_EMBED_LAB_BACKEND or torch)",
+        )
+        sp.add_argument("--quantize", choices=("int8",), default=None, help="int8 weights (onnx/openvino only)")
         sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

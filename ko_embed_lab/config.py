@@ -12,6 +12,8 @@ Variable                   Meaning                                         Defau
 ``KO_EMBED_LAB_DEVICE``    device used when ``device="auto"``              CUDA if present, else CPU
 ``KO_EMBED_LAB_PROGRESS``  progress bars: ``auto`` (steps over ~2 s),      ``auto``
                            ``on`` or ``off`` (the book build sets ``off``)
+``KO_EMBED_LAB_BACKEND``   backend when none is named: ``torch``,          ``torch``
+                           ``onnx``, ``openvino``, ``onnx-int8`` ...
 ``MTEB_CACHE``             where mteb results are kept (mteb's variable)   ``~/.cache/mteb``
 ``HF_HUB_OFFLINE``         never contact the hub (huggingface_hub's)       off
 =========================  ==============================================  =========================
@@ -26,6 +28,7 @@ __all__ = [
     "BUNDLED_MODEL_NAME",
     "TARGET_MODEL",
     "cache_dir",
+    "default_backend",
     "default_device",
     "default_model_name",
     "device_override",
@@ -77,6 +80,22 @@ def default_device() -> str:
     import torch  # deferred: importing torch is slow and config must stay cheap
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def default_backend(quantize: str | None = None) -> tuple[str, str | None]:
+    """``(backend, quantize)`` from ``KO_EMBED_LAB_BACKEND`` (``"onnx"``, ``"onnx-int8"``...), else torch.
+
+    An explicit ``quantize`` wins over the variable's. Unchecked: ``load_model`` validates it.
+
+    Example:
+        >>> os.environ["KO_EMBED_LAB_BACKEND"] = "openvino-int8"; default_backend()
+        ('openvino', 'int8')
+        >>> del os.environ["KO_EMBED_LAB_BACKEND"]; default_backend()
+        ('torch', None)
+    """
+    value = os.environ.get("KO_EMBED_LAB_BACKEND", "").strip().lower() or "torch"
+    backend, _, quant = value.partition("-")
+    return backend, quantize if quantize is not None else (quant or None)
 
 
 def smoke_mode() -> bool:

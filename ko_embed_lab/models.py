@@ -82,6 +82,13 @@ class EmbeddingModel(PromptedEncoder):
     query_prompt: str
     document_prompt: str
     _fingerprint: str | None = field(default=None, repr=False)
+    #: A :class:`ko_embed_lab.backends.model.Runtime` when the transformer runs exported; None: torch.
+    runtime: Any = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> str:
+        """``"torch"``, ``"onnx"`` or ``"openvino"``."""
+        return self.runtime.backend if self.runtime is not None else "torch"
 
     @property
     def dim(self) -> int:
@@ -113,7 +120,8 @@ class EmbeddingModel(PromptedEncoder):
     @property
     def label(self) -> str:
         """Short human label for figures and tables, e.g. ``bundled/multilingual-e5-small-q4``."""
-        return self.spec.name if self.spec else (self.hub_id or self.name)
+        label = self.spec.name if self.spec else (self.hub_id or self.name)
+        return f"{label} ({self.runtime.tag})" if self.runtime is not None else label
 
     @property
     def is_bundled(self) -> bool:
@@ -129,7 +137,7 @@ class EmbeddingModel(PromptedEncoder):
                 self._fingerprint = f"hub:{self.hub_id}@{self.revision}"
             else:
                 self._fingerprint = f"local:{_folder_fingerprint(Path(self.path or self.name))}"
-        return self._fingerprint
+        return self._fingerprint if self.runtime is None else f"{self._fingerprint}|{self.runtime.key}"
 
     def identity(self) -> dict[str, Any]:
         """What produced an embedding: recorded in every result and cache namespace."""
@@ -147,6 +155,8 @@ class EmbeddingModel(PromptedEncoder):
             "document_prompt": self.document_prompt,
             "device": self.device,
             "dtype": self.dtype,
+            "backend": self.backend,
+            **(self.runtime.identity() if self.runtime is not None else {}),
         }
 
     def _cache_fields(self) -> dict[str, Any]:
@@ -199,7 +209,7 @@ class EmbeddingModel(PromptedEncoder):
         prompt_text = self.prompt_for(kind, prompt)
 
         def compute(batch: list[str]) -> np.ndarray:
-            return compute_embeddings(
+            return (self.runtime.compute if self.runtime is not None else compute_embeddings)(
                 self.st,
                 batch,
                 prompt_text,
@@ -276,6 +286,8 @@ def load_model(
     trust_remote_code: bool | None = None,
     attn_implementation: str = "sdpa",
     home: Path | None = None,
+    backend: str | None = None,
+    quantize: str | None = None,
 ) -> EmbeddingModel | LocalEncoder:
     """Load an embedding model by registry name, alias, hub id or local folder.
 
@@ -291,7 +303,11 @@ def load_model(
         revision: Hub revision (branch, tag or commit) to load.
         trust_remote_code: Let the model run its own code (default: the registry's setting).
         attn_implementation: Attention kernel passed to transformers (``"sdpa"`` or ``"eager"``).
-        home: Cache home for the bundled model (default :func:`ko_embed_lab.config.home`).
+        home: Cache home for the bundled model and exports (default :func:`ko_embed_lab.config.home`).
+        backend: ``"torch"``, or ``"onnx"`` / ``"openvino"`` to run the transformer exported on the CPU
+            (exported at first use; see :mod:`ko_embed_lab.backends`). Default ``KO_EMBED_LAB_BACKEND``
+            or ``"torch"``.
+        quantize: ``None`` (fp32) or ``"int8"`` (exported backends only).
 
     Returns:
         The loaded :class:`EmbeddingModel`; for the registry's non-transformer models
@@ -314,7 +330,17 @@ def load_model(
     dt = resolve_dtype(dtype, dev)
     spec = get_spec(requested)
     if spec is not None and spec.name in _LOCAL_ENCODERS:
+        if backend not in (None, "torch") or quantize is not None:
+            raise ValueError(
+                f"{spec.name} is not a transformer, so backend={backend!r}/quantize={quantize!r} do not apply; "
+                "drop them (ONNX/OpenVINO exports are for transformer models)"
+            )
         return _load_local(spec.name, device, dtype, max_seq_length, home)
+    if backend is None:
+        backend, quantize = config.default_backend(quantize)
+    from .backends import check_backend, make_runtime
+
+    check_backend(backend, quantize, device=dev, dtype=dt)
     trc = spec.trust_remote_code if (trust_remote_code is None and spec) else bool(trust_remote_code)
     if revision is None and spec is not None:
         revision = spec.revision  # a registry pin (models that run their own code are always pinned)
@@ -352,6 +378,7 @@ def load_model(
         query_prompt=query_prompt,
         document_prompt=document_prompt,
     )
+    model.runtime = make_runtime(model, backend, quantize, home=home)
     logger.info("loaded %s on %s (%s), max_seq_length=%d", model.label, dev, dt, model.max_seq_length)
     return model
 

