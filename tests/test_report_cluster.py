@@ -70,6 +70,7 @@ def test_pairs_sentence_counts_distinct_passages() -> None:
 def test_truncation_caveat_only_for_a_model_not_trained_for_truncation() -> None:
     text = rc.truncation_caveat(384, 256, bundled=True)
     assert text.startswith("The bundled model has 384 dimensions") and "Keeping 256 of 384" in text
+    assert "measured below" in text  # a caveat, not a conclusion: the cost is measured, not asserted
     assert "Keeping 128 of 128" in rc.truncation_caveat(128, 256, bundled=True)
     assert rc.truncation_caveat(1024, 256, bundled=False) == ""
 

@@ -402,6 +402,14 @@ def test_syllables_window_and_takeaways(model) -> None:
     length = rep.length_finding(stats, _model(512))
     assert length.numbers["chars_1300"] == pytest.approx(2600.0) and length.numbers["n_over"] == 1
     assert "the longest (a) 1,500 tokens" in length.text
+    assert "2,500 holds" in length.text and length.numbers["card_offset"] == pytest.approx(0.04)
+    dense = stats.assign(chars=[1500, 500], chars_no_space=[1200, 400])  # one token per character: 1,300 chars
+    assert "2,500 overstates" in rep.length_finding(dense, _model(512)).text
+    loose = stats.assign(chars=[6000, 2000])
+    assert "2,500 understates" in rep.length_finding(loose, _model(512)).text
+    assert "They are not only rare ones" in syl.text  # 2% of the text's syllables are unknown
+    rare = rep.syllable_finding(HangulCoverage(unknown=("갂",)), {**usage, "unknown": 1, "share_unknown": 0.0005})
+    assert "They are rare ones" in rare.text
     regime = rep.Finding("x", "", {}, "- regime line")
     dil = rep.Finding("y", "", {}, "- dilution line")
     nat = rep.Finding("z", "", {}, "- natural line")

@@ -91,8 +91,8 @@ def truncation_caveat(full_dim: int, cluster_dim: int, *, bundled: bool) -> str:
     return (
         f"The bundled model has {full_dim} dimensions and, unlike the target's base model, was not trained "
         f"for truncation (no Matryoshka loss). Keeping {min(cluster_dim, full_dim)} of {full_dim} is the "
-        "analogue of the card's 256 of 1024, but the bundled model was not built to be cut, so its "
-        "truncated vectors lose more than a Matryoshka model's would."
+        "analogue of the card's 256 of 1024, but the bundled model was not built to be cut: what cutting "
+        "costs it is measured below, and a Matryoshka model would be expected to lose less."
     )
 
 
