@@ -1,13 +1,16 @@
 """Scaling on the CPU: encode time and peak memory against corpus size and document length,
 and streaming to disk with flat memory.
 
-    python benchmarks/bench_scaling.py [--sizes 1000 10000 100000] [--lengths 256 512 ... 8192]
-                                        [--arch target|tiny] [--json out.json]
+    python benchmarks/bench_scaling.py [--sizes 1000 10000 100000] [--stream-sizes 300000]
+                                        [--backend torch|onnx-int8|openvino-int8 ...]
+                                        [--lengths 256 512 ... 8192] [--arch target|tiny] [--json out.json]
 
 (a) corpus size: short Korean passages, bundled model, each size in a fresh process (peak RSS);
 (b) document length 256 … 8,192 tokens: the target architecture with random weights (the bundled
     model's window is 512), one document per length, time and peak RSS growth;
-(c) streaming: ``kel.encode_to_disk`` against in-memory ``encode`` at the same sizes: peak RSS.
+(c) streaming: ``kel.encode_to_disk`` against in-memory ``encode`` at the same sizes: peak RSS;
+    ``--stream-sizes`` adds sizes run streaming only (the memory ceiling as the corpus grows).
+The texts are generated lazily for the streaming runs (a generator), so the ceiling is the engine's.
 """
 
 from __future__ import annotations
@@ -24,14 +27,20 @@ SIZE_CHILD = """
 import json, sys, time, tempfile; sys.path.insert(0, 'benchmarks')
 import ko_embed_lab as kel
 from common import short_sentences, PeakRSS
-m = kel.load_model(device='cpu'); texts = short_sentences({n}, 0)
+backend, _, quant = '{backend}'.partition('-')
+m = kel.load_model(device='cpu', backend=backend, quantize=quant or None)
+pool = short_sentences(min({n}, 20000), 0)
+def texts():  # lazily: the n-th text is a numbered variant once the pool is used up
+    for i in range({n}):
+        yield pool[i] if i < len(pool) else f"{{pool[i % len(pool)]}} ({{i}})"
+m.encode_documents(pool[:64])  # warm-up outside the timing
 t0 = time.perf_counter()
 with PeakRSS() as r, tempfile.TemporaryDirectory() as d:
     if {stream}:
-        kel.encode_to_disk(m, iter(texts), d + '/e.npy', n=len(texts), chunk_size=2048)
+        kel.encode_to_disk(m, texts(), d + '/e.npy', n={n}, chunk_size=2048, show_progress=False)
     else:
-        e = m.encode_documents(texts)
-print(json.dumps({{'n': {n}, 'stream': {stream}, 'seconds': time.perf_counter() - t0, 'base_mb': r.base_mb, 'peak_mb': r.peak_mb}}))
+        e = m.encode_documents(list(texts()), show_progress=False)
+print(json.dumps({{'n': {n}, 'stream': {stream}, 'backend': '{backend}', 'seconds': time.perf_counter() - t0, 'base_mb': r.base_mb, 'peak_mb': r.peak_mb}}))
 """
 
 LENGTH_CHILD = """
@@ -53,22 +62,25 @@ print(json.dumps({{'length': {length}, 'seconds': dt, 'tok_s': {length} / dt, 'g
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    ap.add_argument("--lengths", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096, 8192])
+    ap.add_argument("--stream-sizes", type=int, nargs="*", default=[], help="sizes run streaming only")
+    ap.add_argument("--backend", default="torch", help="torch, onnx, onnx-int8, openvino, openvino-int8")
+    ap.add_argument("--lengths", type=int, nargs="*", default=[256, 512, 1024, 2048, 4096, 8192])
     ap.add_argument("--arch", choices=["target", "tiny"], default="target")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     out = {"machine": machine(), "sizes": [], "lengths": []}
-    print("(a)+(c) corpus size, bundled model, short sentences:", flush=True)
-    for n in args.sizes:
-        for stream in (False, True):
-            r = run_child(SIZE_CHILD.format(n=n, stream=stream))
-            out["sizes"].append(r)
-            print(
-                f"  n={n:>7} {'stream to disk' if stream else 'in memory     '}: {r['seconds']:8.1f} s, "
-                f"{n / r['seconds']:7.0f} texts/s, peak RSS {r['peak_mb']:6.0f} MB (+{r['peak_mb'] - r['base_mb']:.0f})",
-                flush=True,
-            )
-    print(f"(b) document length, {args.arch} architecture, random weights:", flush=True)
+    print(f"(a)+(c) corpus size, bundled model ({args.backend}), short sentences:", flush=True)
+    runs = [(n, stream) for n in args.sizes for stream in (False, True)] + [(n, True) for n in args.stream_sizes]
+    for n, stream in runs:
+        r = run_child(SIZE_CHILD.format(n=n, stream=stream, backend=args.backend), timeout=4 * 3600)
+        out["sizes"].append(r)
+        print(
+            f"  n={n:>7} {'stream to disk' if stream else 'in memory     '}: {r['seconds']:8.1f} s, "
+            f"{n / r['seconds']:7.0f} texts/s, peak RSS {r['peak_mb']:6.0f} MB (+{r['peak_mb'] - r['base_mb']:.0f})",
+            flush=True,
+        )
+    if args.lengths:
+        print(f"(b) document length, {args.arch} architecture, random weights:", flush=True)
     for length in args.lengths:
         r = run_child(LENGTH_CHILD.format(length=length, arch=args.arch))
         out["lengths"].append(r)
