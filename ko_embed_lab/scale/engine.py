@@ -259,9 +259,15 @@ def encode_corpus(
             from .ray_engine import probe_identity, start_ray, stop_ray
 
             request = ModelRequest.of(model, **load_kwargs)
+            if num_gpus_per_worker == 0 and "device" not in request.kwargs:
+                # CPU actors see no GPU (Ray hides them): say so, so that the driver loads what they load
+                request = ModelRequest(request.name, {**request.kwargs, "device": "cpu"})
             if start_ray(address=address, num_cpus=num_cpus):
                 stack.callback(stop_ray)
-            identity = probe_identity(request, num_gpus=num_gpus_per_worker, num_cpus=num_cpus_per_worker)
+            if num_gpus_per_worker == 0:
+                identity = encoder_identity(request.load())  # the same CPU model the actors load
+            else:
+                identity = probe_identity(request, num_gpus=num_gpus_per_worker, num_cpus=num_cpus_per_worker)
         prompt_text = resolve_prompt(identity, model if engine == "local" else None, kind, prompt)
         settings = {
             "model": model_settings(identity),
