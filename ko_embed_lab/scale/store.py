@@ -37,6 +37,7 @@ __all__ = [
     "MANIFEST",
     "CorpusEmbeddings",
     "SettingsMismatchError",
+    "max_abs_diff",
     "open_corpus_embeddings",
     "settings_sha256",
     "verify_shard",
@@ -243,6 +244,27 @@ class CorpusEmbeddings:
         """The embeddings of shard ``index``, memory-mapped."""
         return np.load(_paths(self.folder, self.shards[index])[0], mmap_mode="r")
 
+    def shard_table(self) -> Any:
+        """One row per shard from its done marker: rows, seconds, engine, host, pid, first id (a ``DataFrame``)."""
+        import pandas as pd
+
+        rows = []
+        for shard in self.shards:
+            marker = read_json(_paths(self.folder, shard)[2]) or {}
+            rows.append(
+                {
+                    "shard": shard.name,
+                    "rows": f"{shard.start}–{shard.stop - 1}",
+                    "n": shard.rows,
+                    "seconds": marker.get("seconds"),
+                    "engine": marker.get("engine"),
+                    "host": marker.get("host"),
+                    "pid": marker.get("pid"),
+                    "sha256": str((marker.get("embeddings") or {}).get("sha256", ""))[:12],
+                }
+            )
+        return pd.DataFrame(rows)
+
     def embeddings(self) -> np.ndarray:
         """All embeddings as one ``(rows, dim)`` float32 array in memory (use :meth:`iter_shards` for big corpora)."""
         out = np.empty((self.rows, self.dim), dtype=np.float32)
@@ -284,3 +306,20 @@ def open_corpus_embeddings(output: str | os.PathLike[str], *, verify: bool = Fal
         marker = read_json(_paths(folder, shards[0])[2]) or {}
         man["dim"] = marker.get("dim")
     return CorpusEmbeddings(folder, man, shards)
+
+
+def max_abs_diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> float:
+    """Largest absolute difference between two complete corpus folders, compared shard for shard.
+
+    Raises:
+        ValueError: The folders differ in shard plan or ids (they are not the same corpus).
+    """
+    ca, cb = open_corpus_embeddings(a), open_corpus_embeddings(b)
+    if [(s.start, s.stop) for s in ca.shards] != [(s.start, s.stop) for s in cb.shards]:
+        raise ValueError(f"{a} and {b} have different shard plans; compare folders written with the same shard_size")
+    worst = 0.0
+    for (ids_a, ea), (ids_b, eb) in zip(ca.iter_shards(), cb.iter_shards(), strict=True):
+        if ids_a != ids_b:
+            raise ValueError(f"{a} and {b} hold different ids: they are not the same corpus")
+        worst = max(worst, float(np.abs(np.asarray(ea) - np.asarray(eb)).max(initial=0.0)))
+    return worst
