@@ -190,6 +190,18 @@ def test_other_settings_into_the_same_folder_fail_clearly(corpus: Path, tmp_path
     assert open_corpus_embeddings(out).rows == 61
 
 
+def test_a_failed_first_run_does_not_claim_the_folder(tmp_path: Path, model) -> None:
+    src = tmp_path / "c.parquet"
+    pd.DataFrame({"id": ["a", "b"], "text": [None, "나"]}).to_parquet(src)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="no 'text' value"):
+        encode_corpus(src, out, model=model, shard_size=1)
+    with pytest.raises(ValueError, match="dim=1000"):
+        encode_corpus(src, out, model=model, shard_size=1, dim=1000)
+    _write(src, ["가", "나"], ids=["a", "b"])  # the data fixed: the source changed, but no shard was finished
+    assert encode_corpus(src, out, model=model, shard_size=1, show_progress=False).shards_done == 2
+
+
 def test_output_must_be_ours_and_the_model_a_matching_kind(corpus: Path, tmp_path: Path, model) -> None:
     foreign = tmp_path / "foreign"
     foreign.mkdir()

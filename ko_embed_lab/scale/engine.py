@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..encode import PromptedEncoder
+from ..encode import PromptedEncoder, check_dim
 from ..types import Kind, encoder_identity
 from . import store
 from .plan import Shard, ShardPlan, plan_shards
@@ -139,6 +139,9 @@ def _prepare_folder(folder: Path, settings: dict[str, Any], plan: ShardPlan, ove
     man = store.read_manifest(folder)
     if man is not None and man.get("settings_sha256") != store.settings_sha256(settings):
         diff = store.settings_diff(man.get("settings", {}), settings)
+        if not any(folder.glob("shard-*.done.json")):  # no finished shard: nothing to protect
+            logger.info("%s: no shard was finished with the old settings; starting it with the new ones", folder)
+            overwrite = True
         if not overwrite:
             raise store.SettingsMismatchError(
                 f"{folder} holds embeddings made with other settings (differs in: {', '.join(diff)}); choose another "
@@ -268,6 +271,8 @@ def encode_corpus(
                 identity = encoder_identity(request.load())  # the same CPU model the actors load
             else:
                 identity = probe_identity(request, num_gpus=num_gpus_per_worker, num_cpus=num_cpus_per_worker)
+        if dim is not None:  # before the manifest names it: a bad dim must not claim the folder
+            check_dim(dim, int(identity.get("dim") or dim))
         prompt_text = resolve_prompt(identity, model if engine == "local" else None, kind, prompt)
         settings = {
             "model": model_settings(identity),
