@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m.set_defaults(func=_cmd_models)
 
-    def model_args(sp: argparse.ArgumentParser) -> None:
+    def model_args(sp: argparse.ArgumentParser, *, cache: bool = True) -> None:
         sp.add_argument(
             "--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)"
         )
@@ -397,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: KO_EMBED_LAB_BACKEND or torch)",
         )
         sp.add_argument("--quantize", choices=("int8",), default=None, help="int8 weights (onnx/openvino only)")
-        sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+        if cache:
+            sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser(
@@ -433,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     ec.add_argument("--num-cpus", type=int, default=None, help="ray: CPUs of a new local cluster")
     ec.add_argument("--no-resume", action="store_true", help="recompute shards that are already done")
     ec.add_argument("--overwrite", action="store_true", help="delete shards made with other settings")
-    model_args(ec)
+    model_args(ec, cache=False)  # a corpus pass never uses the embedding cache
     ec.set_defaults(func=_cmd_encode_corpus)
 
     v = sub.add_parser("evaluate", help="retrieval metrics on a BEIR folder (or 'probe', the bundled Korean set)")
