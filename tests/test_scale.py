@@ -225,8 +225,9 @@ def test_output_must_be_ours_and_the_model_a_matching_kind(corpus: Path, tmp_pat
 def test_empty_texts_are_embedded_and_counted(tmp_path: Path, model, caplog) -> None:
     src = _write(tmp_path / "c.parquet", ["가나다", "", "  "], ids=["a", "b", "c"])
     with caplog.at_level(logging.WARNING):
-        encode_corpus(src, tmp_path / "out", model=model, shard_size=8, show_progress=False)
+        run = encode_corpus(src, tmp_path / "out", model=model, shard_size=8, show_progress=False)
     assert "2 of 3 texts of shard-00000 are empty" in caplog.text
+    assert run.empty_texts == 2 and "2 empty texts" in run.summary()
     marker = json.loads((tmp_path / "out" / "shard-00000.done.json").read_text(encoding="utf-8"))
     assert marker["empty_texts"] == 2
 

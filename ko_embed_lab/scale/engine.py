@@ -59,8 +59,10 @@ class CorpusRun:
         shards_skipped: Shards already done (their markers verified) and skipped.
         rows_encoded: Rows computed by this call.
         seconds: Wall time of the whole call.
-        encode_seconds: Wall time of the engine phase (model loads included, planning excluded).
+        encode_seconds: Wall time of the engine phase: the shards' steps (for Ray also starting the
+            actors and loading their models; the local engine's model is loaded before).
         workers: Workers (1 for the local engine).
+        empty_texts: Empty or whitespace-only texts among the rows encoded (embedded as the prompt alone).
     """
 
     output: Path
@@ -73,6 +75,7 @@ class CorpusRun:
     seconds: float
     encode_seconds: float
     workers: int
+    empty_texts: int = 0
 
     @property
     def rows_per_s(self) -> float:
@@ -90,6 +93,7 @@ class CorpusRun:
             f"{self.output}: {self.shards_done} shards encoded, {self.shards_skipped} skipped (already done) of "
             f"{self.shards}; {self.rows_encoded} of {self.rows} rows in {self.seconds:.1f} s "
             f"({self.rows_per_s:.1f} rows/s, {self.engine} engine, {self.workers} worker{'s' * (self.workers != 1)})"
+            + (f"; {self.empty_texts} empty texts (see the shards' markers)" if self.empty_texts else "")
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -221,7 +225,8 @@ def encode_corpus(
         address: A Ray cluster to connect to (``"auto"``, ``"ray://host:10001"``); default: the running one,
             else a new local cluster.
         num_cpus: CPUs of a new local Ray cluster (default: this machine's).
-        resume: Skip shards already done with the same settings (``False`` recomputes them).
+        resume: Skip shards already done with the same settings, after checking each one's files against
+            the sha256 in its marker (reads the finished output once); ``False`` recomputes them.
         overwrite: Delete shards made with other settings instead of failing.
         show_progress: A progress bar over rows (default: ``KO_EMBED_LAB_PROGRESS``).
 
@@ -317,6 +322,8 @@ def encode_corpus(
         missing = [s.name for s in shards if not store.verify_shard(folder, s, shash, hashes=False)]
         if missing:
             raise RuntimeError(f"{len(missing)} shards of {folder} were not written: {', '.join(missing[:5])}")
+        # the markers on disk, whichever engine wrote them (Ray's status rows carry only part of them)
+        markers = [store.read_json(folder / f"{s.name}.done.json") or {} for s in pending]
         run = CorpusRun(
             folder,
             engine,
@@ -328,6 +335,7 @@ def encode_corpus(
             time.perf_counter() - t_start,
             encode_s,
             1 if engine == "local" else num_workers,
+            sum(int(m.get("empty_texts", 0)) for m in markers),
         )
         _finish_manifest(folder, man, run, markers, identity, num_gpus_per_worker)
     logger.info(run.summary())
