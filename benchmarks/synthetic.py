@@ -119,15 +119,20 @@ def synthetic_texts(n: int, length: int, seed: int = 0) -> list[str]:
     return [" ".join(f"w{i}" for i in row) for row in words]
 
 
-def non_embedding_params(size: str = "target") -> int:
-    """Parameters that cost 2 FLOPs per token each in a forward pass (all but the embeddings)."""
+def _shape(size: str):
+    from ko_embed_lab.scale.estimate import TransformerShape
+
     d = TARGET if size == "target" else TINY
-    h, f, n = d["hidden_size"], d["intermediate_size"], d["num_hidden_layers"]
-    per_layer = 4 * h * h + 4 * h + 2 * h * f + h + f + 4 * h  # q,k,v,o + biases; FFN; 2 layer norms
-    return n * per_layer
+    return TransformerShape(d["hidden_size"], d["num_hidden_layers"], d["intermediate_size"], d["vocab_size"])
+
+
+def non_embedding_params(size: str = "target") -> int:
+    """Parameters that cost 2 FLOPs per token each in a forward pass (the package's count, :mod:`ko_embed_lab.scale.estimate`)."""
+    return _shape(size).non_embedding_params()
 
 
 def flops_per_token(length: int, size: str = "target") -> float:
     """Forward FLOPs per token at sequence length ``length``: 2·params + attention (4·L·d per layer)."""
-    d = TARGET if size == "target" else TINY
-    return 2 * non_embedding_params(size) + 4 * d["num_hidden_layers"] * length * d["hidden_size"]
+    from ko_embed_lab.scale.estimate import forward_flops_per_token
+
+    return forward_flops_per_token(length, _shape(size))

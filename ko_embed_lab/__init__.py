@@ -27,6 +27,7 @@ from . import (
     registry,
     report,
     retrieval,
+    scale,
 )
 from .cache import EmbeddingCache
 from .config import BUNDLED_MODEL_NAME, TARGET_MODEL
@@ -36,6 +37,7 @@ from .models import EmbeddingModel, ModelNotAvailableError, load_model
 from .provenance import provenance
 from .registry import ModelSpec, get_spec, list_specs
 from .retrieval import METRICS, RetrievalResult, compare, evaluate_retrieval, exact_search, paired_bootstrap, score_run
+from .scale import encode_corpus, open_corpus_embeddings
 from .text import clean_text
 from .tokens import Window, count_tokens, split_windows, truncate_text
 from .types import Encoder
@@ -66,6 +68,7 @@ __all__ = [
     "count_tokens",
     "data",
     "encode",
+    "encode_corpus",
     "encode_to_disk",
     "evaluate_retrieval",
     "exact_search",
@@ -76,12 +79,14 @@ __all__ = [
     "load_long_korean",
     "load_model",
     "longdoc",
+    "open_corpus_embeddings",
     "paired_bootstrap",
     "plots",
     "provenance",
     "registry",
     "report",
     "retrieval",
+    "scale",
     "score_run",
     "split_windows",
     "truncate_dim",

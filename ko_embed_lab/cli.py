@@ -1,6 +1,7 @@
 """The ``ko-embed-lab`` command line.
 
-Subcommands: ``models`` (the registry), ``encode`` (texts to a ``.npy`` file), ``evaluate``
+Subcommands: ``models`` (the registry), ``encode`` (texts to a ``.npy`` file), ``encode-corpus``
+(a Parquet corpus to resumable shards, locally or on Ray), ``evaluate``
 (retrieval metrics on a BEIR folder or the bundled probe set), ``compare`` (several systems with
 paired tests), ``info`` (versions, device, cache home). Logs go to stderr; tables to stdout.
 """
@@ -197,6 +198,37 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_encode_corpus(args: argparse.Namespace) -> int:
+    from .scale import encode_corpus
+
+    run = encode_corpus(
+        args.source,
+        args.output,
+        model=args.model,
+        engine=args.engine,
+        kind="query" if args.query else "document",
+        prompt="" if args.no_prompt else None,
+        dim=args.dim,
+        text_field=args.text_field,
+        id_field=None if args.id_field == "" else args.id_field,
+        shard_size=args.shard_size,
+        device=None if args.device == "auto" else args.device,
+        backend=args.backend,
+        quantize=args.quantize,
+        max_seq_length=args.max_seq_length,
+        num_workers=args.workers,
+        num_gpus_per_worker=args.gpus_per_worker,
+        num_cpus_per_worker=args.cpus_per_worker,
+        address=args.address,
+        num_cpus=args.num_cpus,
+        resume=not args.no_resume,
+        overwrite=args.overwrite,
+        show_progress=not args.quiet,
+    )
+    print(run.summary())
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .data.beir import load_beir
     from .models import load_model
@@ -351,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m.set_defaults(func=_cmd_models)
 
-    def model_args(sp: argparse.ArgumentParser) -> None:
+    def model_args(sp: argparse.ArgumentParser, *, cache: bool = True) -> None:
         sp.add_argument(
             "--model", default=None, help="registry name, hub id or folder (default: bundled / KO_EMBED_LAB_MODEL)"
         )
@@ -365,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: KO_EMBED_LAB_BACKEND or torch)",
         )
         sp.add_argument("--quantize", choices=("int8",), default=None, help="int8 weights (onnx/openvino only)")
-        sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+        if cache:
+            sp.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser(
@@ -380,6 +413,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dim", type=int, default=None, help="Matryoshka truncation to this dimension")
     model_args(e)
     e.set_defaults(func=_cmd_encode)
+
+    ec = sub.add_parser(
+        "encode-corpus",
+        help="embed a Parquet corpus into a folder of resumable shards (local, or on Ray: pip install .[scale])",
+    )
+    ec.add_argument("source", help="a Parquet file, a folder of .parquet files or a glob")
+    ec.add_argument("output", help="the output folder (a rerun with the same settings resumes it)")
+    ec.add_argument("--engine", choices=("local", "ray"), default="local", help="local (default) or ray")
+    ec.add_argument("--text-field", default="text", help="column holding the texts (default: text)")
+    ec.add_argument("--id-field", default="id", help="column holding the ids (default: id; '' for row numbers)")
+    ec.add_argument("--shard-size", type=int, default=10_000, help="rows per shard (default 10000)")
+    ec.add_argument("--query", action="store_true", help="texts are queries (use the query prompt)")
+    ec.add_argument("--no-prompt", action="store_true", help="use no prompt at all")
+    ec.add_argument("--dim", type=int, default=None, help="Matryoshka truncation to this dimension")
+    ec.add_argument("--workers", type=int, default=1, help="ray: actors, one model each (default 1)")
+    ec.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per actor (1: a model per GPU)")
+    ec.add_argument("--cpus-per-worker", type=float, default=1.0, help="ray: CPUs per actor (default 1)")
+    ec.add_argument("--address", default=None, help="ray: cluster address (default: start a local one)")
+    ec.add_argument("--num-cpus", type=int, default=None, help="ray: CPUs of a new local cluster")
+    ec.add_argument("--no-resume", action="store_true", help="recompute shards that are already done")
+    ec.add_argument("--overwrite", action="store_true", help="delete shards made with other settings")
+    model_args(ec, cache=False)  # a corpus pass never uses the embedding cache
+    ec.set_defaults(func=_cmd_encode_corpus)
 
     v = sub.add_parser("evaluate", help="retrieval metrics on a BEIR folder (or 'probe', the bundled Korean set)")
     v.add_argument("--data", required=True, help="BEIR folder, or 'probe' for the project's Korean set")
@@ -482,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except (OSError, ValueError, TypeError, OverflowError, ModelNotAvailableError) as exc:
+    except (OSError, ValueError, TypeError, OverflowError, ImportError, ModelNotAvailableError) as exc:
         # A user's mistake (bad input, unwritable output, unknown or unreachable model): one line, rc 2.
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"ko-embed-lab {args.command}: error: {message}", file=sys.stderr)

@@ -2,7 +2,7 @@
 # Set up everything ko-embed-lab needs, idempotently: a virtual environment in .venv with
 # torch==2.13.0 (a CPU build; an unpinned torch would pull a multi-GB CUDA build) and the package
 # with its extras. Re-running is cheap: it reinstalls only when pyproject.toml changed.
-#   scripts/setup.sh            # package + book + dev + mteb + lab + cpu-backends extras
+#   scripts/setup.sh            # package + book + dev + mteb + lab + cpu-backends + scale extras
 #   scripts/setup.sh --browser  # also Debian's chromium, for the browser test (needs root/apt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -e ".[book,dev,mteb,lab,cpu-backends]"
+  "$VENV/bin/python" -m pip install -q -e ".[book,dev,mteb,lab,cpu-backends,scale]"
   echo "$want" > "$stamp"
   echo "setup: installed ko-embed-lab and its extras into $VENV"
 fi

@@ -21,6 +21,12 @@ PURE_MODULES = [
     "ko_embed_lab.report.latechunk",
     "ko_embed_lab.backends.store",
     "ko_embed_lab.backends.model",
+    "ko_embed_lab.scale.plan",
+    "ko_embed_lab.scale.store",
+    "ko_embed_lab.scale.engine",
+    "ko_embed_lab.scale.estimate",
+    "ko_embed_lab.scale.measure",
+    "ko_embed_lab.report.scale",
 ]
 
 

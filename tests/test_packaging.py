@@ -46,7 +46,7 @@ def test_environment_yml_installs_what_pyproject_declares() -> None:
     editable = [p for p in pip_section if p.startswith("-e")]
     assert editable and "[" in editable[0], "environment.yml installs the package itself with its extras"
     extras = set(re.search(r"\[(.*)\]", editable[0]).group(1).split(","))
-    assert extras == {"book", "dev", "mteb", "lab", "cpu-backends"}
+    assert extras == {"book", "dev", "mteb", "lab", "cpu-backends", "scale"}
     assert extras <= set(pyproject["project"]["optional-dependencies"])
     # torch is pinned the same way in both places.
     assert "torch==2.13.0" in pip_items

@@ -4,12 +4,12 @@ Every figure names the model that produced its numbers (a subtitle), shows Korea
 a CJK-capable font stack and keeps hover text readable. Functions return ``plotly`` figures; in
 JupyterLab they render through ``jupyterlab-plotly``, in the book through the offline renderer of
 :mod:`ko_embed_lab.book`. One module per topic: :mod:`.charts` (general charts), :mod:`.cluster`,
-:mod:`.longdoc`, :mod:`.benchmark`, :mod:`.explore`.
+:mod:`.longdoc`, :mod:`.benchmark`, :mod:`.explore`, :mod:`.scale`.
 """
 
 from __future__ import annotations
 
-from . import benchmark, charts, cluster, compress, explore, longdoc
+from . import benchmark, charts, cluster, compress, explore, longdoc, scale
 from ._style import FONT, PALETTE, PLOTLY_CONFIG, apply_plotly_config, style
 from .charts import bar_by_group, box_by_kind, heatmaps, line_chart, scatter_2d
 
@@ -28,6 +28,7 @@ __all__ = [
     "heatmaps",
     "line_chart",
     "longdoc",
+    "scale",
     "scatter_2d",
     "style",
 ]
