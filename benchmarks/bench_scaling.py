@@ -8,7 +8,9 @@ and streaming to disk with flat memory.
 (a) corpus size: short Korean passages, bundled model, each size in a fresh process (peak RSS);
 (b) document length 256 … 8,192 tokens: the target architecture with random weights (the bundled
     model's window is 512), one document per length, time and peak RSS growth;
-(c) streaming: ``kel.encode_to_disk`` against in-memory ``encode`` at the same sizes: peak RSS;
+(c) streaming: ``kel.encode_to_disk`` against in-memory ``encode`` at the same sizes: peak RSS, and
+    peak anonymous memory (RSS less file-backed pages: the written pages of the memory-mapped
+    output file count in RSS but are the kernel's page cache, written back and dropped at will);
     ``--stream-sizes`` adds sizes run streaming only (the memory ceiling as the corpus grows).
 The texts are generated lazily for the streaming runs (a generator), so the ceiling is the engine's.
 """
@@ -40,7 +42,7 @@ with PeakRSS() as r, tempfile.TemporaryDirectory() as d:
         kel.encode_to_disk(m, texts(), d + '/e.npy', n={n}, chunk_size=2048, show_progress=False)
     else:
         e = m.encode_documents(list(texts()), show_progress=False)
-print(json.dumps({{'n': {n}, 'stream': {stream}, 'backend': '{backend}', 'seconds': time.perf_counter() - t0, 'base_mb': r.base_mb, 'peak_mb': r.peak_mb}}))
+print(json.dumps({{'n': {n}, 'stream': {stream}, 'backend': '{backend}', 'seconds': time.perf_counter() - t0, 'base_mb': r.base_mb, 'peak_mb': r.peak_mb, 'anon_base_mb': r.anon_base_mb, 'anon_peak_mb': r.anon_peak_mb}}))
 """
 
 LENGTH_CHILD = """
@@ -76,7 +78,8 @@ def main() -> int:
         out["sizes"].append(r)
         print(
             f"  n={n:>7} {'stream to disk' if stream else 'in memory     '}: {r['seconds']:8.1f} s, "
-            f"{n / r['seconds']:7.0f} texts/s, peak RSS {r['peak_mb']:6.0f} MB (+{r['peak_mb'] - r['base_mb']:.0f})",
+            f"{n / r['seconds']:7.0f} texts/s, peak RSS {r['peak_mb']:6.0f} MB (+{r['peak_mb'] - r['base_mb']:.0f}), "
+            f"anonymous +{r['anon_peak_mb'] - r['anon_base_mb']:.0f} MB",
             flush=True,
         )
     if args.lengths:

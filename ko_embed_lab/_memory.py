@@ -6,7 +6,7 @@ import contextlib
 import threading
 import time
 
-__all__ = ["PeakRSS", "release_freed_memory", "rss_bytes"]
+__all__ = ["PeakRSS", "anon_bytes", "release_freed_memory", "rss_bytes"]
 
 
 def rss_bytes() -> int | None:
@@ -25,6 +25,22 @@ def rss_bytes() -> int | None:
             return None
 
 
+def anon_bytes() -> int | None:
+    """Anonymous resident memory of this process in bytes (``RssAnon``; ``None`` off Linux).
+
+    Unlike RSS it leaves out file-backed pages, such as those of a memory-mapped output file that
+    the kernel can write back and drop at will: it is the memory the process itself holds.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def release_freed_memory() -> None:
     """Return freed heap memory to the OS (glibc's ``malloc_trim``), so that the next pass's allocations show in RSS."""
     import ctypes
@@ -37,7 +53,8 @@ class PeakRSS:
     """Context manager sampling this process's resident memory in a thread.
 
     ``base`` is the resident memory on entry and ``peak`` the highest value seen, in bytes
-    (``base_mb`` and ``peak_mb`` in MiB). ``ru_maxrss`` cannot separate a pass from the model load
+    (``base_mb`` and ``peak_mb`` in MiB); ``anon_base``/``anon_peak`` (``anon_base_mb``,
+    ``anon_peak_mb``) the same for anonymous memory (:func:`anon_bytes`, 0 where unavailable). ``ru_maxrss`` cannot separate a pass from the model load
     that came before it; sampling can, approximately (a spike shorter than ``interval`` may be missed).
 
     Example:
@@ -49,7 +66,7 @@ class PeakRSS:
 
     def __init__(self, interval: float = 0.002) -> None:
         self.interval = interval
-        self.base = self.peak = 0
+        self.base = self.peak = self.anon_base = self.anon_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -65,17 +82,32 @@ class PeakRSS:
         """Highest resident memory seen, MiB."""
         return self.peak / 2**20
 
+    @property
+    def anon_base_mb(self) -> float:
+        """Anonymous resident memory on entry, MiB."""
+        return self.anon_base / 2**20
+
+    @property
+    def anon_peak_mb(self) -> float:
+        """Highest anonymous resident memory seen, MiB."""
+        return self.anon_peak / 2**20
+
+    def _sample(self) -> None:
+        self.peak = max(self.peak, rss_bytes() or 0)
+        self.anon_peak = max(self.anon_peak, anon_bytes() or 0)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, rss_bytes() or 0)
+            self._sample()
             time.sleep(self.interval)
 
     def __enter__(self) -> PeakRSS:
         self.base = self.peak = rss_bytes() or 0
+        self.anon_base = self.anon_peak = anon_bytes() or 0
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, rss_bytes() or 0)
+        self._sample()

@@ -446,3 +446,16 @@ def test_small_mistakes_get_clear_errors(model, caplog) -> None:
 def test_remote_code_models_are_pinned() -> None:
     specs = [s for s in kel.list_specs() if s.trust_remote_code]
     assert specs and all(s.revision and len(s.revision) == 40 for s in specs)
+
+
+def test_peak_memory_sampler_sees_anonymous_memory() -> None:
+    from ko_embed_lab._memory import PeakRSS, anon_bytes
+
+    if anon_bytes() is None:
+        pytest.skip("no /proc/self/status RssAnon on this platform")
+    with PeakRSS(interval=0.001) as rss:
+        block = bytearray(64 * 2**20)
+        block[::4096] = b"x" * len(block[::4096])  # touch every page
+    assert rss.anon_peak_mb - rss.anon_base_mb > 48
+    assert rss.peak_mb - rss.base_mb > 48
+    del block
