@@ -6,11 +6,12 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["file_sha256", "file_sha256_memo", "fsync_tree", "locked"]
+__all__ = ["atomic_write_bytes", "file_sha256", "file_sha256_memo", "fsync_tree", "locked"]
 
 
 @contextlib.contextmanager
@@ -52,3 +53,20 @@ def file_sha256_memo(path: str | Path) -> str:
     """:func:`file_sha256`, memoised per process while the file's size and modification time stay the same."""
     st = Path(path).stat()
     return _memo(str(path), st.st_size, st.st_mtime_ns)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a synced temporary file in the same folder and a rename.
+
+    Readers see the old file or the new one, never part of one; a failure leaves no temporary file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -15,7 +15,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .encoders._base import LocalEncoder
+    from .models import EmbeddingModel
 
 __all__ = ["main"]
 
@@ -138,10 +142,21 @@ def _sidecar(out: Path) -> Path:
     return side
 
 
+def _load(args: argparse.Namespace) -> EmbeddingModel | LocalEncoder:
+    """The model named by the common model options (--model, --device, --max-seq-length, --backend, --quantize)."""
+    from .models import load_model
+
+    return load_model(
+        args.model,
+        device=args.device,
+        max_seq_length=args.max_seq_length,
+        backend=args.backend,
+        quantize=args.quantize,
+    )
+
+
 def _cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
-
-    from .models import load_model
 
     out = Path(args.output)
     if out.suffix.lower() != ".npy":
@@ -149,13 +164,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     texts = _read_texts(Path(args.input), args.field, args.encoding)
     _writable_target(out, "--output")
     side = _sidecar(out)
-    model = load_model(
-        args.model,
-        device=args.device,
-        max_seq_length=args.max_seq_length,
-        backend=args.backend,
-        quantize=args.quantize,
-    )
+    model = _load(args)
     prompt = "" if args.no_prompt else None
     kind: Literal["query", "document"] = "query" if args.query else "document"
     # Encode in steps, each written to the embedding cache as it completes: a killed run resumes.
@@ -191,7 +200,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "dim": args.dim,
         "model": model.identity(),
     }
-    from .cache import _atomic_write_bytes
+    from ._files import atomic_write_bytes as _atomic_write_bytes
 
     _atomic_write_bytes(side, json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
     print(f"wrote {out} {emb.shape} with {model.label}; metadata in {side.name}")
@@ -231,7 +240,6 @@ def _cmd_encode_corpus(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .data.beir import load_beir
-    from .models import load_model
     from .retrieval import METRICS, evaluate_retrieval
 
     if args.output:
@@ -244,13 +252,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         data = load_beir(args.data, split=args.split, strict=not args.lenient, encoding=args.encoding)
     if data.skipped:
         log.warning("skipped while loading: %s", data.skipped)
-    model = load_model(
-        args.model,
-        device=args.device,
-        max_seq_length=args.max_seq_length,
-        backend=args.backend,
-        quantize=args.quantize,
-    )
+    model = _load(args)
     compressed = args.dim is not None or args.precision != "float32" or args.rescore or args.index != "exact"
     if compressed and args.long_docs != "truncate":
         raise ValueError("--long-docs chunk strategies and --dim/--precision/--rescore/--index cannot be combined yet")

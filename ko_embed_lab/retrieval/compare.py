@@ -251,7 +251,7 @@ class Comparison:
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON (atomically)."""
-        from ..cache import _atomic_write_bytes
+        from .._files import atomic_write_bytes as _atomic_write_bytes
 
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)

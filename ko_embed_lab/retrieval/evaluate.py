@@ -63,7 +63,7 @@ class RetrievalResult:
 
     def save(self, path: str | Path, *, include_run: bool = False) -> Path:
         """Write the record as JSON (atomically)."""
-        from ..cache import _atomic_write_bytes
+        from .._files import atomic_write_bytes as _atomic_write_bytes
 
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
