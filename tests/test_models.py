@@ -107,3 +107,15 @@ def test_bad_names_devices_and_dtypes(tmp_path) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             kel.load_model(device="cuda")
+
+
+def test_bf16_embeddings_are_cached_apart_from_fp32(model, tmp_path) -> None:
+    # Chapter 1 caches its bf16 pass: a shared namespace would hand the fp32 vectors back as bf16 ones.
+    half = kel.load_model(dtype="bfloat16", device="cpu")
+    cache = kel.EmbeddingCache(tmp_path)
+    assert half.cache_namespace("", cache).dir != model.cache_namespace("", cache).dir
+    texts = ["정밀도에 따라 임베딩이 조금 달라집니다.", "캐시는 정밀도별로 따로 둡니다."]
+    full = model.encode_documents(texts, cache=cache)
+    first = half.encode_documents(texts, cache=cache)
+    assert not np.array_equal(first, full)
+    np.testing.assert_array_equal(half.encode_documents(texts, cache=cache), first)
