@@ -83,10 +83,11 @@ def _fake_distill(teacher, settings, out, device) -> None:
     (out / "model.safetensors").write_bytes(b"fake weights")
 
 
-def test_static_store_is_atomic_and_keyed_by_source_and_settings(monkeypatch) -> None:
+def test_static_store_is_atomic_and_keyed_by_source_and_settings(monkeypatch, tmp_path) -> None:
     """The distil-once logic, with model2vec replaced by a fake that writes one file."""
     from ko_embed_lab.encoders import static
 
+    monkeypatch.setenv("KO_EMBED_LAB_HOME", str(tmp_path))  # its fake models never reach a shared test home
     calls = []
 
     def fake(*args) -> None:
