@@ -190,8 +190,8 @@ class EmbeddingModel(PromptedEncoder):
             dim: Matryoshka truncation: keep the first ``dim`` coordinates and renormalise.
             cache: ``True`` for the default on-disk cache, an :class:`EmbeddingCache`, or ``None``.
             show_progress: Show a tqdm bar (default: only for 20 batches or more).
-            batch_tokens: Token budget of one batch (default 8,192 on CPU, 65,536 on CUDA).
-            max_batch_size: Upper bound on texts per batch (default 64 on CPU, 512 on CUDA).
+            batch_tokens: Token budget of one batch (default 4,096 on CPU, 65,536 on CUDA).
+            max_batch_size: Upper bound on texts per batch (default 32 on CPU, 512 on CUDA).
             devices: Several devices (e.g. ``["cuda:0", "cuda:1"]``): use sentence-transformers'
                 multi-process pool instead of the token-budget loop.
 

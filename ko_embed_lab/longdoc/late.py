@@ -141,7 +141,7 @@ class LateChunker:
         model: A loaded :class:`~ko_embed_lab.models.EmbeddingModel`.
         prompt: Document prompt (``None``: the model's own; ``""``: none).
         macro_overlap: Overlap of macro-windows, in tokens (default: a quarter of the window).
-        batch_tokens: Token budget of one forward batch (default 8,192 on CPU, 65,536 on CUDA).
+        batch_tokens: Token budget of one forward batch (default 4,096 on CPU, 65,536 on CUDA).
     """
 
     def __init__(
