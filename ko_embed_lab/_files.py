@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "file_sha256", "file_sha256_memo", "fsync_tree", "locked"]
+__all__ = ["atomic_write_bytes", "clear_for_rebuild", "file_sha256", "file_sha256_memo", "fsync_tree", "locked"]
 
 
 @contextlib.contextmanager
@@ -70,3 +72,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def clear_for_rebuild(target: Path, tmp_infix: str, what: str) -> None:
+    """Before rebuilding ``target`` under its lock: remove interrupted builds' temporary folders
+    (``.<name><tmp_infix>*`` beside it) and an incomplete or outdated ``target``; ``what`` names the
+    build in the warnings ("conversion", "export", "distillation").
+    """
+    log = logging.getLogger("ko_embed_lab")
+    for leftover in target.parent.glob(f".{target.name}{tmp_infix}*"):
+        log.warning("removing the leftover of an interrupted %s: %s", what, leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+    if target.exists() or target.is_symlink():
+        log.warning("removing an incomplete or outdated %s at %s", what, target)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink()

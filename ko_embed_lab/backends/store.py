@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ko_embed_lab.bundled.install import _file_sha256, _fsync_tree, _locked, _write_json
+from .._files import clear_for_rebuild
+from ..bundled.install import _file_sha256, _fsync_tree, _locked, _write_json
 
 __all__ = ["MARKER", "Export", "ensure_export", "export_key", "library_versions"]
 
@@ -159,15 +160,7 @@ def ensure_export(
 
 def _build_locked(target: Path, key: str, fields: Mapping[str, Any], build: Callable[[Path], dict[str, Any]]) -> Export:
     # Holding the lock, nobody else is exporting: every temporary folder is a leftover.
-    for leftover in target.parent.glob(f".{target.name}{_TMP_INFIX}*"):
-        logger.warning("removing the leftover of an interrupted export: %s", leftover)
-        shutil.rmtree(leftover, ignore_errors=True)
-    if target.exists() or target.is_symlink():
-        logger.warning("removing an incomplete or changed export at %s", target)
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
+    clear_for_rebuild(target, _TMP_INFIX, "export")
     tmp = target.parent / f".{target.name}{_TMP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     started = time.perf_counter()

@@ -22,6 +22,7 @@ from typing import Any
 
 from ko_embed_lab import config
 
+from .._files import clear_for_rebuild
 from .._files import file_sha256 as _file_sha256
 from .._files import fsync_tree as _fsync_tree
 from .._files import locked as _locked
@@ -223,15 +224,7 @@ def _convert_locked(src: Path, sha: str, target: Path) -> Path:
         logger.info("reusing the bundled model converted concurrently at %s", target)
         return target
     # Holding the lock, nobody else is converting: every temp folder is a leftover.
-    for leftover in target.parent.glob(f".{target.name}{_TMP_INFIX}*"):
-        logger.warning("removing leftover of an interrupted conversion: %s", leftover)
-        shutil.rmtree(leftover, ignore_errors=True)
-    if target.exists() or target.is_symlink():
-        logger.warning("removing incomplete or outdated converted model at %s", target)
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
+    clear_for_rebuild(target, _TMP_INFIX, "conversion")
 
     free_mb = shutil.disk_usage(target.parent).free / 2**20
     if free_mb < _NEEDED_MB:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import config
-from .._files import file_sha256_memo
+from .._files import clear_for_rebuild, file_sha256_memo
 from .._files import fsync_tree as _fsync_tree
 from .._files import locked as _locked
 from ._base import LocalEncoder
@@ -191,12 +191,7 @@ def ensure_static_model(
     with _locked(models / f".{target.name}.lock"):
         if _is_complete(target, source_sha, settings):  # another process finished while we waited
             return target
-        for leftover in models.glob(f".{target.name}{_TMP_INFIX}*"):
-            logger.warning("removing leftover of an interrupted distillation: %s", leftover)
-            shutil.rmtree(leftover, ignore_errors=True)
-        if target.exists():
-            logger.warning("removing incomplete or outdated distilled model at %s", target)
-            shutil.rmtree(target)
+        clear_for_rebuild(target, _TMP_INFIX, "distillation")
         tmp = models / f".{target.name}{_TMP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         logger.info("distilling %s into a static model at %s (a few minutes on CPU)", teacher, target)
