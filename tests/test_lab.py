@@ -134,9 +134,27 @@ def _open_by_double_click(page, name: str) -> None:
     # The new tab is the current one, and its kernel is up (the toolbar's indicator says idle).
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=name).wait_for(timeout=60_000)
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=60_000)
+    _accept_kernel_dialog(page, wait_ms=3_000)
     page.wait_for_selector(
         ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000
     )
+    _accept_kernel_dialog(page)
+
+
+def _accept_kernel_dialog(page, wait_ms: int = 0) -> None:
+    """Accept JupyterLab's "Select Kernel" dialog with its preselected Python 3, if it is open.
+
+    JupyterLab asks when the notebook opened before it had listed the kernel specs (a race seen on
+    a fresh environment's first start); a user presses "Select", and so does the test.
+    """
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if wait_ms:
+        with contextlib.suppress(Exception):
+            dialog.wait_for(timeout=wait_ms)
+    if dialog.count():
+        _step("JupyterLab asked which kernel to start: accepting its preselected one")
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        dialog.wait_for(state="detached", timeout=30_000)
 
 
 def _close_current_tab(page) -> None:
@@ -159,6 +177,7 @@ STARTED = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-
 def _run_all(page) -> None:
     # Run > Run All Cells; a run asked for while the kernel is still connecting can be dropped: ask again.
     for _ in range(6):
+        _accept_kernel_dialog(page)
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
         with contextlib.suppress(Exception):
