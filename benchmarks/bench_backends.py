@@ -130,7 +130,10 @@ def main() -> int:
                 diffs[name] = float(np.abs(m.encode_documents(texts, show_progress=False) - ref).max())
 
     probe = kel.data.load_probe().data
-    ndcg = {name: kel.evaluate_retrieval(m, probe, cache=False, show_progress=False).metrics["ndcg@10"] for name, m in models.items()}
+    ndcg = {
+        name: kel.evaluate_retrieval(m, probe, cache=False, show_progress=False).metrics["ndcg@10"]
+        for name, m in models.items()
+    }
     rows = {
         name: {**speed[name], "max_abs_diff": diffs[name], "ndcg": ndcg[name], "delta_ndcg": ndcg[name] - ndcg["torch"]}
         for name in models
