@@ -187,25 +187,8 @@ def compare_strategies(
         >>> compare_strategies(grid, "max-chunk", "bm25", lengths=[1024, 2048]).loc[0.0, "mean_diff"]  # doctest: +SKIP
         -0.05
     """
-    import pandas as pd
-
-    from ..retrieval import paired_bootstrap
-
     df = grid if lengths is None else grid[grid["length"].isin(list(lengths))]
-    df = df.assign(_unit=_units(df))
-    rows = {}
-    for position, g in df.groupby("position", sort=True):
-        per = g.groupby(["strategy", "_unit"])[metric].mean()
-        sa, sb = per.loc[a].to_dict(), per.loc[b].to_dict()
-        r = paired_bootstrap(sa, sb, n_resamples=n_resamples, seed=seed)
-        rows[position] = {
-            "a": sum(sa.values()) / len(sa),
-            "b": sum(sb.values()) / len(sb),
-            **{k: r[k] for k in ("mean_diff", "low", "high", "wins", "losses", "n")},
-        }
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "position"
-    return out
+    return _paired_by(df, "position", a, b, metric=metric, n_resamples=n_resamples, seed=seed)
 
 
 def compare_by_length(
@@ -221,23 +204,28 @@ def compare_by_length(
         >>> compare_by_length(grid, "truncate", "late-chunk").loc[2048, "mean_diff"]  # doctest: +SKIP
         0.41
     """
+    return _paired_by(grid, "length", a, b, metric=metric, n_resamples=n_resamples, seed=seed)
+
+
+def _paired_by(df: pd.DataFrame, key: str, a: str, b: str, *, metric: str, n_resamples: int, seed: int) -> pd.DataFrame:
+    """Paired bootstrap of b − a within each value of ``key``; each needle's score averaged over the rest."""
     import pandas as pd
 
     from ..retrieval import paired_bootstrap
 
-    df = grid.assign(_unit=_units(grid))
+    df = df.assign(_unit=_units(df))
     rows = {}
-    for length, g in df.groupby("length", sort=True):
+    for value, g in df.groupby(key, sort=True):
         per = g.groupby(["strategy", "_unit"])[metric].mean()
         sa, sb = per.loc[a].to_dict(), per.loc[b].to_dict()
         r = paired_bootstrap(sa, sb, n_resamples=n_resamples, seed=seed)
-        rows[int(length)] = {
+        rows[int(value) if key == "length" else value] = {
             "a": sum(sa.values()) / len(sa),
             "b": sum(sb.values()) / len(sb),
             **{k: r[k] for k in ("mean_diff", "low", "high", "wins", "losses", "n")},
         }
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "length"
+    out.index.name = key
     return out
 
 
