@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -12,8 +13,17 @@ import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_write_bytes", "clear_for_rebuild", "file_sha256", "file_sha256_memo", "fsync_tree", "locked"]
+__all__ = [
+    "atomic_write_bytes",
+    "clear_for_rebuild",
+    "file_sha256",
+    "file_sha256_memo",
+    "fsync_tree",
+    "locked",
+    "read_json_object",
+]
 
 
 @contextlib.contextmanager
@@ -89,3 +99,12 @@ def clear_for_rebuild(target: Path, tmp_infix: str, what: str) -> None:
             shutil.rmtree(target)
         else:
             target.unlink()
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, or ``None`` when the file is missing, unreadable or not an object."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None

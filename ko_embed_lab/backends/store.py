@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._files import clear_for_rebuild
+from .._files import clear_for_rebuild, read_json_object
 from ..bundled.install import _file_sha256, _fsync_tree, _locked, _write_json
 
 __all__ = ["MARKER", "Export", "ensure_export", "export_key", "library_versions"]
@@ -89,11 +89,7 @@ def _stem(text: str) -> str:
 
 
 def _read_marker(folder: Path) -> dict[str, Any] | None:
-    try:
-        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
+    return read_json_object(folder / MARKER)
 
 
 def _is_complete(folder: Path, key: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ko_embed_lab import config
 
-from .._files import clear_for_rebuild
+from .._files import clear_for_rebuild, read_json_object
 from .._files import file_sha256 as _file_sha256
 from .._files import fsync_tree as _fsync_tree
 from .._files import locked as _locked
@@ -122,11 +122,7 @@ def _content_ok(directory: Path, marker: dict[str, Any]) -> bool:
 
 
 def _read_marker(directory: Path) -> dict[str, Any] | None:
-    try:
-        marker = json.loads((directory / _MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
+    return read_json_object(directory / _MARKER)
 
 
 def _is_complete(directory: Path, sha: str) -> bool:

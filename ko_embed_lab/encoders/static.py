@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import config
-from .._files import clear_for_rebuild, file_sha256_memo
+from .._files import clear_for_rebuild, file_sha256_memo, read_json_object
 from .._files import fsync_tree as _fsync_tree
 from .._files import locked as _locked
 from ._base import LocalEncoder
@@ -74,11 +74,7 @@ def _settings_key(settings: dict[str, Any]) -> str:
 
 
 def _read_marker(directory: Path) -> dict[str, Any] | None:
-    try:
-        marker = json.loads((directory / _MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
+    return read_json_object(directory / _MARKER)
 
 
 def _is_complete(directory: Path, source_sha: str, settings: dict[str, Any]) -> bool:

@@ -31,6 +31,7 @@ import numpy as np
 
 from .._files import atomic_write_bytes as atomic_write
 from .._files import file_sha256
+from .._files import read_json_object as read_json
 from .plan import Shard
 
 __all__ = [
@@ -60,15 +61,6 @@ def settings_sha256(settings: Mapping[str, Any]) -> str:
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write (UTF-8, Korean kept readable)."""
     atomic_write(path, json.dumps(obj, ensure_ascii=False, indent=1, default=str).encode("utf-8"))
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from ``path``, or ``None`` when the file is missing or unreadable."""
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 def remove_partials(folder: Path) -> int:
