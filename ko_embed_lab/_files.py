@@ -108,3 +108,30 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None
+
+
+_HASHED: dict[str, tuple[tuple[str, int, int], ...]] = {}
+
+
+def folder_hashes_match(folder: Path, hashes: dict[str, str], what: str) -> bool:
+    """True when every file of ``folder`` named in ``hashes`` has that sha256.
+
+    The files are hashed once per process, and again when one's size or modification time changes;
+    a mismatch is logged as a change to ``what`` (e.g. "the export").
+    """
+    try:
+        stamps = tuple(
+            (name, (folder / name).stat().st_size, (folder / name).stat().st_mtime_ns) for name in sorted(hashes)
+        )
+    except OSError:
+        return False
+    if _HASHED.get(str(folder)) == stamps:
+        return True
+    for name, want in hashes.items():
+        if file_sha256(folder / name) != want:
+            logging.getLogger("ko_embed_lab").warning(
+                "%s at %s was changed (%s differs from its hash)", what, folder, name
+            )
+            return False
+    _HASHED[str(folder)] = stamps
+    return True

@@ -300,7 +300,9 @@ def test_converted_model_content_is_verified(tmp_path, monkeypatch) -> None:
     marker = {"files": {"a.txt": 7}, "sha256": {"a.txt": install._file_sha256(folder / "a.txt")}}
     assert install._content_ok(folder, marker)
     calls = []
-    monkeypatch.setattr(install, "_file_sha256", lambda p: calls.append(p) or marker["sha256"]["a.txt"])
+    from ko_embed_lab import _files
+
+    monkeypatch.setattr(_files, "file_sha256", lambda p: calls.append(p) or marker["sha256"]["a.txt"])
     assert install._content_ok(folder, marker) and calls == []  # once per process
     monkeypatch.undo()
     time.sleep(0.01)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._files import clear_for_rebuild, read_json_object
+from .._files import clear_for_rebuild, folder_hashes_match, read_json_object
 from ..bundled.install import _file_sha256, _fsync_tree, _locked, _write_json
 
 __all__ = ["MARKER", "Export", "ensure_export", "export_key", "library_versions"]
@@ -37,9 +37,6 @@ MARKER = "export.json"
 #: Bump when the layout of an export folder changes: old ones are rebuilt.
 FORMAT_VERSION = 1
 _TMP_INFIX = ".tmp-"
-
-# Per process: export folders whose contents were hashed, with the (name, size, mtime) stamps seen.
-_CHECKED: dict[str, tuple[tuple[str, int, int], ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -101,20 +98,11 @@ def _is_complete(folder: Path, key: str) -> dict[str, Any] | None:
     if not isinstance(hashes, dict) or not isinstance(sizes, dict) or set(hashes) != set(sizes) or not hashes:
         return None
     try:
-        stamps = tuple(
-            (name, (folder / name).stat().st_size, (folder / name).stat().st_mtime_ns) for name in sorted(hashes)
-        )
+        if any((folder / name).stat().st_size != sizes[name] for name in hashes):
+            return None
     except OSError:
         return None
-    if any(size != sizes[name] for name, size, _ in stamps):
-        return None
-    if _CHECKED.get(str(folder)) != stamps:  # hash the contents once per process (again if a file changed)
-        for name, want in hashes.items():
-            if _file_sha256(folder / name) != want:
-                logger.warning("the export at %s was changed (%s differs from its hash); rebuilding it", folder, name)
-                return None
-        _CHECKED[str(folder)] = stamps
-    return marker
+    return marker if folder_hashes_match(folder, hashes, "the export (it will be rebuilt)") else None
 
 
 def ensure_export(

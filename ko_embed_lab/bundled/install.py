@@ -22,7 +22,7 @@ from typing import Any
 
 from ko_embed_lab import config
 
-from .._files import clear_for_rebuild, read_json_object
+from .._files import clear_for_rebuild, folder_hashes_match, read_json_object
 from .._files import file_sha256 as _file_sha256
 from .._files import fsync_tree as _fsync_tree
 from .._files import locked as _locked
@@ -97,28 +97,12 @@ def _convert(src: Path, sha: str, out: Path) -> None:
 
 
 # Converted folders whose file contents this process has hashed: folder -> stamps of its files.
-_CONTENT_CHECKED: dict[str, tuple[tuple[str, int, int], ...]] = {}
-
-
 def _content_ok(directory: Path, marker: dict[str, Any]) -> bool:
     """Hash every file of the folder against the marker, once per process (again if a file changed)."""
     hashes = marker.get("sha256")
     if not isinstance(hashes, dict) or set(hashes) != set(marker["files"]):
         return False
-    try:
-        stamps = tuple(
-            (name, (directory / name).stat().st_size, (directory / name).stat().st_mtime_ns) for name in sorted(hashes)
-        )
-    except OSError:
-        return False
-    if _CONTENT_CHECKED.get(str(directory)) == stamps:
-        return True
-    for name, want in hashes.items():
-        if _file_sha256(directory / name) != want:
-            logger.warning("the converted bundled model at %s was changed (%s differs from its hash)", directory, name)
-            return False
-    _CONTENT_CHECKED[str(directory)] = stamps
-    return True
+    return folder_hashes_match(directory, hashes, "the converted bundled model")
 
 
 def _read_marker(directory: Path) -> dict[str, Any] | None:
