@@ -118,3 +118,26 @@ def test_pages_workflow_builds_like_make_book_and_caches_what_build_writes() -> 
     # The converted model lives in the cache home the workflow points KO_EMBED_LAB_HOME at.
     home = wf["env"]["KO_EMBED_LAB_HOME"].replace("${{ github.workspace }}/", "")
     assert f"{home}/models" in cached
+
+
+def test_site_index_redirects_to_the_root_page_and_names_the_favicon(tmp_path: Path) -> None:
+    # A bare redirect (what sphinx-external-toc writes) makes Chromium ask for /favicon.ico, which
+    # the site lacks: a 404 in the console whenever the request leaves before the redirect.
+    from ko_embed_lab.book import _write_index
+
+    config = SimpleNamespace(
+        master_doc="intro", html_favicon="_static/favicon.ico", language="en", html_title="Lab <1>", project="p"
+    )
+    app = SimpleNamespace(builder=SimpleNamespace(format="html", name="html"), config=config, outdir=str(tmp_path))
+    (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=old.html" />\n')
+    _write_index(app, None)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert '<link rel="icon" href="_static/favicon.ico">' in page
+    assert 'content="0; url=intro.html"' in page and "old.html" not in page
+    assert "<title>Lab &lt;1&gt;</title>" in page
+    # A failed build, or a book whose root page is index itself, is left alone.
+    (tmp_path / "index.html").write_text("mine")
+    _write_index(app, RuntimeError("build failed"))
+    config.master_doc = "index"
+    _write_index(app, None)
+    assert (tmp_path / "index.html").read_text() == "mine"

@@ -89,6 +89,10 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
         ),
     )
     page.on("requestfailed", lambda r: failed.append(r.url))
+    # HTTP errors by address (the console only says "Failed to load resource: ... 404"). The browser's
+    # own favicon request is not a page event: that one shows only as a console error.
+    http_errors: list[str] = []
+    page.on("response", lambda r: http_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     # Console errors too: "Got invalid theme mode" (an unset default_mode), a missing favicon (404).
@@ -120,6 +124,7 @@ def test_page_is_offline_and_figures_draw(site: str, browser, page_path: str) ->
     assert not outside, f"{page_path} requested outside addresses: {outside[:5]}"
     assert not [u for u in failed if "127.0.0.1" in u], f"{page_path}: local requests failed: {failed[:5]}"
     assert not errors, f"{page_path}: JavaScript errors: {errors[:3]}"
+    assert not http_errors, f"{page_path}: local addresses answered with errors: {http_errors[:5]}"
     assert not console, f"{page_path}: console errors: {console[:3]}"
     assert drawn == n_fig, f"{page_path}: {drawn} of {n_fig} plotly figures drew"
     assert overflow == 0, f"{page_path}: {overflow} figures are wider than their column"

@@ -11,9 +11,12 @@ download menu (:mod:`.downloads`).
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 from typing import Any
+
+from .._files import atomic_write_bytes
 
 __all__ = ["plotly_js_path", "setup"]
 
@@ -60,6 +63,44 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
     context["script_files"] = unique
 
 
+_INDEX = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<meta http-equiv="Refresh" content="0; url={target}">
+<link rel="canonical" href="{target}">
+{icon}</head>
+<body><p><a href="{target}">{title}</a></p></body>
+</html>
+"""
+
+
+def _write_index(app: Any, exception: Exception | None) -> None:
+    """Write the site's ``index.html``: a redirect to the root page that names the favicon.
+
+    sphinx-external-toc writes a bare ``<meta http-equiv="Refresh">`` there when no page is called
+    ``index``. A page with no icon link makes the browser ask for ``/favicon.ico``, which is not in
+    the site: a 404 in the console whenever the request goes out before the redirect (a race). Runs
+    before sphinx-external-toc's handler (which leaves an existing ``index.html`` alone), and
+    rewrites the page on every build, so a changed root page is followed.
+    """
+    if exception is not None or app.builder.format != "html" or app.config.master_doc == "index":
+        return
+    target = f"{app.config.master_doc}/index.html" if app.builder.name == "dirhtml" else f"{app.config.master_doc}.html"
+    favicon = getattr(app.config, "html_favicon", None)
+    icon = f'<link rel="icon" href="_static/{html.escape(Path(str(favicon)).name)}">\n' if favicon else ""
+    page = _INDEX.format(
+        lang=html.escape(app.config.language or "en"),
+        title=html.escape(str(getattr(app.config, "html_title", None) or app.config.project)),
+        target=html.escape(target),
+        icon=icon,
+    )
+    out = Path(app.outdir) / "index.html"
+    if not out.exists() or out.read_text(encoding="utf-8") != page:
+        atomic_write_bytes(out, page.encode("utf-8"))
+
+
 def _add_static(app: Any) -> None:
     if str(_STATIC) not in app.config.html_static_path:
         app.config.html_static_path.append(str(_STATIC))
@@ -75,5 +116,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_css_file("ko-embed-lab.css")
     app.connect("builder-inited", _add_static)
     app.connect("build-finished", _copy_js)
+    # sphinx-external-toc's index handler runs at the default priority (500).
+    app.connect("build-finished", _write_index, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
