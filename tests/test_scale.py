@@ -250,6 +250,12 @@ def test_cli_encode_corpus(corpus: Path, tmp_path: Path, capsys) -> None:
     assert "0 shards encoded, 2 skipped" in capsys.readouterr().out
     assert main(["encode-corpus", str(corpus), str(out), "--shard-size", "10", "-q"]) == 2
     assert "--overwrite" in capsys.readouterr().err
+    # A missing column is named with the flag that fixes it, not only the Python argument.
+    assert main(["encode-corpus", str(corpus), str(tmp_path / "o2"), "--text-field", "body", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'body'" in err and "--text-field COLUMN" in err
+    assert main(["encode-corpus", str(corpus), str(tmp_path / "o3"), "--id-field", "pid", "-q"]) == 2
+    assert "--id-field ''" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------ ray glue

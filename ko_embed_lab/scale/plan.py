@@ -182,10 +182,13 @@ def plan_shards(
         wanted = [text_field] + ([id_field] if id_field is not None else [])
         for col in wanted:
             if col not in names:
+                # The Python name and the CLI flag, as the settings-mismatch error names overwrite=True (--overwrite).
                 which = "text_field" if col == text_field else "id_field"
-                hint = " (or id_field=None to use row numbers as ids)" if which == "id_field" else ""
+                flag = which.replace("_", "-")
+                hint = f" (or {which}=None, --{flag} '', to use row numbers as ids)" if which == "id_field" else ""
                 raise ValueError(
-                    f"{path} has no column {col!r} (columns: {', '.join(names)}); pass {which}=<column>{hint}"
+                    f"{path} has no column {col!r} (columns: {', '.join(names)}); "
+                    f"pass {which}=<column> (--{flag} COLUMN){hint}"
                 )
         files.append(SourceFile(str(path), meta.metadata.num_rows, path.stat().st_size, _footer_sha256(path)))
     plan = ShardPlan(tuple(files), shard_size, text_field, id_field)
@@ -232,7 +235,9 @@ def read_shard(plan: ShardPlan, shard: Shard) -> tuple[list[Any], list[Any]]:
                     and not pa.types.is_string(column.type)
                     and not pa.types.is_large_string(column.type)
                 ):
-                    raise ValueError(f"{f.path}: column {name!r} is {column.type}, not text; pass text_field=<column>")
+                    raise ValueError(
+                        f"{f.path}: column {name!r} is {column.type}, not text; pass text_field=<column> (--text-field COLUMN)"
+                    )
                 out.extend(column.to_pylist())
         offset += f.rows
     if plan.id_field is None:
