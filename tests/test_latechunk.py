@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -285,3 +286,25 @@ def test_a_prompt_that_takes_an_extra_token_keeps_inputs_inside_the_window(model
     assert len(doc.prompt_ids) == len(late.prompt_ids) + 1 and len(doc.ids) > late.window
     vecs = late.embed([text], chunk_tokens=256)[0]
     assert vecs.shape[0] == len(doc.chunks(256)) and np.isfinite(vecs).all()
+
+
+def test_late_chunks_run_on_the_models_exported_backend(model) -> None:
+    # A model loaded with backend="onnx"|"openvino" takes its token vectors from the exported graph,
+    # as its plain chunks do; before, late chunks silently ran torch beside int8 plain chunks.
+    import torch
+
+    calls: list[tuple[int, ...]] = []
+
+    def runner(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        calls.append(ids.shape)
+        with torch.inference_mode():
+            out = model.st[0]({"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)})
+        return out["token_embeddings"].numpy() + 1.0  # recognisably not torch's own
+
+    fake = SimpleNamespace(runner=runner, key="fake:fp32:0", tag="fake fp32", backend="fake", identity=lambda: {})
+    exported = dataclasses.replace(model, runtime=fake)
+    torch_late, exported_late = LateChunker(model), LateChunker(exported)
+    ref = torch_late.token_embeddings([torch_late.tokenize(KOREAN)])[0]
+    got = exported_late.token_embeddings([exported_late.tokenize(KOREAN)])[0]
+    assert calls, "the exported graph was not called"
+    np.testing.assert_allclose(got, ref + 1.0, atol=1e-5)

@@ -199,7 +199,8 @@ class LateChunker:
         """Contextual token embeddings of each document's content tokens, ``(n_tokens, hidden)``.
 
         With ``frame=True`` the rows of the special and prompt tokens are added: those before the
-        content come from the first macro-window, those after it from the last.
+        content come from the first macro-window, those after it from the last. The vectors come
+        from the model's backend: torch, or the exported graph of ``backend="onnx"|"openvino"``.
         """
         import torch
 
@@ -220,7 +221,10 @@ class LateChunker:
             jobs += [(d, k, s, e) for k, (s, e) in enumerate(w)]
         inputs = [self.prefix + docs[d].prompt_ids + docs[d].ids[s:e] + self.suffix for d, _, s, e in jobs]
         st = self.model.st
-        device = str(st.device)
+        # A model loaded with backend="onnx"|"openvino" reads its tokens through the exported graph, as
+        # its plain chunks do: late and plain chunks of one model are never from two backends.
+        runtime = getattr(self.model, "runtime", None)
+        device = "cpu" if runtime is not None else str(st.device)
         out: list[np.ndarray] = []
         frames: dict[tuple[int, str], np.ndarray] = {}
         budget = self.batch_tokens or _default_batch_tokens(device)
@@ -233,8 +237,11 @@ class LateChunker:
                 for r, j in enumerate(batch):
                     ids[r, : len(inputs[j])] = torch.tensor(inputs[j])
                     mask[r, : len(inputs[j])] = 1
-                feats = st[0]({"input_ids": ids.to(st.device), "attention_mask": mask.to(st.device)})
-                emb = feats["token_embeddings"].float().cpu().numpy()
+                if runtime is not None:  # an exported graph (ONNX Runtime, OpenVINO): its own token vectors
+                    emb = np.asarray(runtime.runner(ids.numpy(), mask.numpy()), dtype=np.float32)
+                else:
+                    feats = st[0]({"input_ids": ids.to(st.device), "attention_mask": mask.to(st.device)})
+                    emb = feats["token_embeddings"].float().cpu().numpy()
                 if not out:  # the hidden size, from the first output
                     out = [np.zeros((len(doc.ids), emb.shape[-1]), dtype=np.float32) for doc in docs]
                 for r, j in enumerate(batch):
