@@ -306,7 +306,8 @@ def load_model(
         home: Cache home for the bundled model and exports (default :func:`ko_embed_lab.config.home`).
         backend: ``"torch"``, or ``"onnx"`` / ``"openvino"`` to run the transformer exported on the CPU
             (exported at first use; see :mod:`ko_embed_lab.backends`). Default ``KO_EMBED_LAB_BACKEND``
-            or ``"torch"``.
+            or ``"torch"``; the variable's backend is skipped (torch, with a warning) for a GPU
+            ``device`` or a half-precision ``dtype``, which only torch runs.
         quantize: ``None`` (fp32) or ``"int8"`` (exported backends only).
 
     Returns:
@@ -337,7 +338,18 @@ def load_model(
             )
         return _load_local(spec.name, device, dtype, max_seq_length, home)
     if backend is None:
+        explicit_quantize = quantize
         backend, quantize = config.default_backend(quantize)
+        if backend != "torch" and (dev != "cpu" or dt != "float32"):
+            # KO_EMBED_LAB_BACKEND is a default for fp32 on the CPU: a call that asks for a GPU or half
+            # precision (chapter 1's bf16 pass, say) gets torch, as an explicit backend= would have to.
+            logger.warning(
+                "KO_EMBED_LAB_BACKEND=%s runs fp32 on the CPU; this model is loaded in %s on %s, so it runs on torch",
+                os.environ.get("KO_EMBED_LAB_BACKEND", "").strip(),
+                dt,
+                dev,
+            )
+            backend, quantize = "torch", explicit_quantize
     from .backends import check_backend, make_runtime
 
     check_backend(backend, quantize, device=dev, dtype=dt)

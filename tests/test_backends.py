@@ -124,6 +124,22 @@ def test_backend_default_from_the_environment(monkeypatch) -> None:
     assert config.default_backend("int8") == ("openvino", "int8")
 
 
+def test_the_environment_backend_gives_way_to_half_precision_but_an_explicit_one_does_not(monkeypatch, caplog) -> None:
+    # KO_EMBED_LAB_BACKEND=openvino-int8 make book: chapter 1's bf16 pass asked the variable's backend
+    # for bf16 and failed the build. The variable is a default for fp32 on the CPU.
+    from ko_embed_lab import load_model
+
+    monkeypatch.setenv("KO_EMBED_LAB_BACKEND", "openvino-int8")
+    with caplog.at_level("WARNING", logger="ko_embed_lab.models"):
+        model = load_model(device="cpu", dtype="bfloat16")
+    assert model.backend == "torch" and model.dtype == "bfloat16"
+    assert "KO_EMBED_LAB_BACKEND=openvino-int8 runs fp32 on the CPU" in caplog.text and "runs on torch" in caplog.text
+    with pytest.raises(ValueError, match="fp32 weights"):
+        load_model(device="cpu", dtype="bfloat16", backend="openvino")
+    with pytest.raises(ValueError, match="needs backend='onnx' or backend='openvino'"):
+        load_model(device="cpu", dtype="bfloat16", quantize="int8")  # an explicit int8 is not dropped
+
+
 def test_pick_backend_takes_the_fastest_that_keeps_quality() -> None:
     from ko_embed_lab.backends import pick_backend
 
