@@ -63,7 +63,9 @@ print(json.dumps({{'length': {length}, 'seconds': dt, 'tok_s': {length} / dt, 'g
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 100000], help="sizes run in memory and streaming")
+    ap.add_argument(
+        "--sizes", type=int, nargs="*", default=[1000, 10000, 100000], help="sizes run in memory and streaming"
+    )
     ap.add_argument("--stream-sizes", type=int, nargs="*", default=[], help="sizes run streaming only")
     ap.add_argument("--backend", default="torch", help="torch, onnx, onnx-int8, openvino, openvino-int8")
     ap.add_argument("--lengths", type=int, nargs="*", default=[256, 512, 1024, 2048, 4096, 8192])

@@ -3,7 +3,9 @@
     python benchmarks/run_all.py [--quick]
 
 The GPU section is kept from the previous RESULTS.md (it comes from benchmarks/gpu_check.py on a
-lent GPU machine; see that script) or, when none exists, notes that it is owed.
+lent GPU machine; see that script) or, when none exists, notes that it is owed. The sections this
+script writes replace those of the same heading; every other section of RESULTS.md (results of the
+other benchmark scripts, written by hand with their commands) is kept, in its place.
 """
 
 from __future__ import annotations
@@ -28,6 +30,45 @@ def run(cmd: list[str]) -> str:
         raise SystemExit(f"{cmd} failed:\n{out.stderr[-3000:]}")
     print(out.stdout, flush=True)
     return out.stdout + f"\n(wall time {time.perf_counter() - t0:.0f} s)\n"
+
+
+def _sections(doc: str) -> tuple[str, list[tuple[str, str]]]:
+    """``(preamble, [(heading, whole section)])`` of a markdown text split at its ``## `` headings."""
+    head, *body = re.split(r"(?m)^(?=## )", doc)  # a text that opens with "## " has an empty preamble
+    return head, [(p.splitlines()[0].strip(), p) for p in body]
+
+
+def merge_results(old: str, new: str) -> str:
+    """``new``'s preamble and sections, with every section of ``old`` that ``new`` lacks kept in its place.
+
+    A kept section follows the section it followed in ``old`` (or comes first, if it came first).
+
+    Example:
+        >>> old = "# R\\nold\\n## A\\na1\\n## Hand\\nh\\n## GPU\\ng\\n"
+        >>> print(merge_results(old, "# R\\nnew\\n## A\\na2\\n## GPU\\ng2\\n"), end="")
+        # R
+        new
+        ## A
+        a2
+        ## Hand
+        h
+        ## GPU
+        g2
+    """
+    _, old_secs = _sections(old)
+    head, new_secs = _sections(new)
+    out = [(h, text) for h, text in new_secs]
+    new_heads = {h for h, _ in new_secs}
+    for i, (h, text) in enumerate(old_secs):
+        if h in new_heads:
+            continue
+        before = [oh for oh, _ in old_secs[:i]]
+        at = 0
+        for j, (oh, _) in enumerate(out):
+            if oh in before:
+                at = j + 1
+        out.insert(at, (h, text if text.endswith("\n") else text + "\n"))
+    return head + "".join(text for _, text in out)
 
 
 def main() -> int:
@@ -77,7 +118,12 @@ holding the embeddings in memory, and document length with the target architectu
 
 {gpu}
 """
-    RESULTS.write_text(re.sub(r"\n{3,}", "\n\n", doc), encoding="utf-8")
+    doc = re.sub(r"\n{3,}", "\n\n", doc)
+    if RESULTS.exists():
+        doc = merge_results(RESULTS.read_text(encoding="utf-8"), doc)
+    tmp = RESULTS.with_suffix(".md.partial")
+    tmp.write_text(doc, encoding="utf-8")
+    tmp.replace(RESULTS)
     print(f"wrote {RESULTS}")
     return 0
 
