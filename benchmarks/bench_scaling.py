@@ -28,13 +28,11 @@ from common import machine, run_child
 SIZE_CHILD = """
 import json, sys, time, tempfile; sys.path.insert(0, 'benchmarks')
 import ko_embed_lab as kel
-from common import short_sentences, PeakRSS
+from common import numbered, short_sentences, PeakRSS
 backend, _, quant = '{backend}'.partition('-')
 m = kel.load_model(device='cpu', backend=backend, quantize=quant or None)
 pool = short_sentences(min({n}, 20000), 0)
-def texts():  # lazily: the n-th text is a numbered variant once the pool is used up
-    for i in range({n}):
-        yield pool[i] if i < len(pool) else f"{{pool[i % len(pool)]}} ({{i}})"
+texts = lambda: numbered(pool, {n})  # lazily: numbered variants once the pool is used up
 m.encode_documents(pool[:64])  # warm-up outside the timing
 t0 = time.perf_counter()
 with PeakRSS() as r, tempfile.TemporaryDirectory() as d:

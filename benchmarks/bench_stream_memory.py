@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import short_sentences
+from common import numbered, short_sentences
 
 import ko_embed_lab as kel
 from ko_embed_lab._memory import anon_bytes
@@ -48,12 +48,12 @@ def main() -> int:
     t0 = time.perf_counter()
 
     def texts() -> Iterator[str]:
-        for i in range(args.n):
+        for i, text in enumerate(numbered(pool, args.n)):
             if i % args.every == 0:
                 gc.collect()
                 readings.append((i, (anon_bytes() or 0) / 2**20))
                 print(f"  after {i:>7} texts: anonymous {readings[-1][1]:7.1f} MB", flush=True)
-            yield pool[i] if i < len(pool) else f"{pool[i % len(pool)]} ({i})"
+            yield text
 
     print(f"encode_to_disk, {args.n} short sentences, bundled model ({args.backend}):", flush=True)
     with tempfile.TemporaryDirectory() as d:

@@ -10,7 +10,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,15 @@ def short_sentences(n: int, seed: int = 0) -> list[str]:
     while len(sents) < n:  # numbered variants when the pool is exhausted
         sents.append(f"{sents[len(sents) % 997]} ({len(sents)})")
     return sents[:n]
+
+
+def numbered(pool: list[str], n: int) -> Iterator[str]:
+    """``n`` texts, lazily: ``pool`` in order, then numbered variants ``"<pool text> (i)"`` once it is used up.
+
+    The streaming benchmarks feed these to ``encode_to_disk`` so that the corpus is never held in memory.
+    """
+    for i in range(n):
+        yield pool[i] if i < len(pool) else f"{pool[i % len(pool)]} ({i})"
 
 
 def passages_of_tokens(model: Any, lengths: list[int], seed: int = 0) -> list[str]:

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from ko_embed_lab._files import atomic_write_bytes
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 
@@ -121,9 +123,7 @@ holding the embeddings in memory, and document length with the target architectu
     doc = re.sub(r"\n{3,}", "\n\n", doc)
     if RESULTS.exists():
         doc = merge_results(RESULTS.read_text(encoding="utf-8"), doc)
-    tmp = RESULTS.with_suffix(".md.partial")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(RESULTS)
+    atomic_write_bytes(RESULTS, doc.encode("utf-8"))
     print(f"wrote {RESULTS}")
     return 0
 

@@ -96,7 +96,6 @@ def _convert(src: Path, sha: str, out: Path) -> None:
     _fsync_tree(out)
 
 
-# Converted folders whose file contents this process has hashed: folder -> stamps of its files.
 def _content_ok(directory: Path, marker: dict[str, Any]) -> bool:
     """Hash every file of the folder against the marker, once per process (again if a file changed)."""
     hashes = marker.get("sha256")
